@@ -1,0 +1,46 @@
+# The README's two commands are `make run` and `make test`; everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench demo probe load-light load-medium load-heavy load-stress venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ion-run
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m gateway.bench
+
+demo: $(STAMP)
+	$(BIN)/ion-demo
+
+probe: $(STAMP)
+	$(BIN)/ion-probe
+
+LOCUST_HOST ?= http://127.0.0.1:8080
+load-light load-medium load-heavy load-stress: $(STAMP)
+	$(BIN)/python -m loadtest.run $(subst load-,,$@) --host $(LOCUST_HOST)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .run

@@ -1,0 +1,51 @@
+"""structlog JSON logging with a `severity` field, the shape Cloud Logging reads.
+
+Every service calls `configure_logging()` once at start-up (from its entry point or app factory);
+log events are stable dotted names (`gateway.upstream_timeout`) with fields, never sentences.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+_SEVERITY = {
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warning": "WARNING",
+    "warn": "WARNING",
+    "error": "ERROR",
+    "critical": "CRITICAL",
+    "exception": "ERROR",
+}
+
+
+def _add_severity(_logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    event_dict["severity"] = _SEVERITY.get(method_name, "DEFAULT")
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
+    """Configure structlog to print one JSON object per line on `stream` (stdout by default)."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            _add_severity,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name) if name else structlog.get_logger()
