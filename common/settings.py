@@ -29,7 +29,7 @@ def env_name(cls: type[BaseSettings], field: str) -> str:
 
 
 def load_settings(cls: type[S], **overrides: object) -> S:
-    """Build `cls` from the environment (plus explicit overrides); raise SettingsError naming vars."""
+    """Build `cls` from env (plus explicit overrides); raise SettingsError naming the vars."""
     try:
         return cls(**overrides)
     except ValidationError as exc:
