@@ -1,0 +1,32 @@
+"""The seam between the gateway and the rollout machinery (DESIGN.md picture).
+
+The gateway knows nothing of stores or controllers. `create_app(settings, rollout=...)` accepts an
+object of this shape; the gateway's lifespan calls `start(aggregator)` after its upstream client is
+open and `stop()` before closing it, mounts `routes` before the proxy catch-all, reads the live
+percent through `current()` on every request (plain attribute read, no I/O), and merges
+`readiness()` into `/readyz`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from starlette.routing import BaseRoute
+
+from gateway.aggregate import Aggregator
+from gateway.state import RoutingState
+
+
+class RolloutExtension(Protocol):
+    routes: Sequence[BaseRoute]
+
+    def current(self) -> RoutingState: ...
+
+    def readiness(self) -> dict[str, Any]:
+        """Must contain `ok: bool`; `ok` False makes `/readyz` answer 503."""
+        ...
+
+    async def start(self, aggregator: Aggregator) -> None: ...
+
+    async def stop(self) -> None: ...
