@@ -6,14 +6,11 @@ instead of surfacing later as a confusing 500 in the middle of a rollout demo.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings
-
-_RATE_LIMIT = re.compile(r"^\s*\d+\s*(/|\s+per\s+)\s*(\d+\s+)?(second|minute|hour|day)s?\s*$")
+from legacy_service.ratelimit import DEFAULT_TRUSTED_PROXIES, parse_networks, parse_rate
 
 
 class CanarySettings(ServiceSettings):
@@ -27,7 +24,7 @@ class CanarySettings(ServiceSettings):
     version: str = "1.0.0"
 
     rate_limit: str = "30/minute"
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: list[str] = Field(default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES))
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
     max_body_bytes: int = Field(64 * 1024, gt=0)
     admin_token: str | None = None
@@ -57,9 +54,14 @@ class CanarySettings(ServiceSettings):
     @field_validator("rate_limit")
     @classmethod
     def _rate_limit_shape(cls, value: str) -> str:
-        if not _RATE_LIMIT.match(value):
-            raise ValueError("must look like '30/minute' or '1000/second'")
+        parse_rate(value)
         return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
 
     @field_validator("admin_token", "gemini_api_key")
     @classmethod
