@@ -1,0 +1,111 @@
+"""`DeploySettings`: everything `ion-deploy` needs, from `DEPLOY_*` variables and CLI flags.
+
+One typed class validated before any API call, so a typo in a project id or a bad instance count
+stops the command with the variable's name instead of a half-applied deployment.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
+
+from common.settings import ServiceSettings, SettingsError, env_name, load_settings
+
+
+class DeploySettings(ServiceSettings):
+    """Desired deployment: where (project, region), what (images), and how (sizing, secrets)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEPLOY_", extra="ignore", frozen=True)
+
+    project: str = ""
+    region: str = "us-central1"
+    registry: str = ""
+    image_tag: str = "latest"
+    gateway_image: str = ""
+    legacy_image: str = ""
+    canary_image: str = ""
+
+    gateway_service: str = "ion-gateway"
+    legacy_service: str = "ion-api"
+    canary_service: str = "ion-api-canary"
+    gateway_service_account: str = ""
+    legacy_service_account: str = ""
+    canary_service_account: str = ""
+
+    memory: str = "512Mi"
+    cpu: str = "1"
+    concurrency: int = Field(80, ge=1, le=1000)
+    timeout_seconds: int = Field(300, ge=1, le=3600)
+    gateway_min_instances: int = Field(1, ge=0)
+    gateway_max_instances: int = Field(1, ge=1)
+    legacy_min_instances: int = Field(0, ge=0)
+    legacy_max_instances: int = Field(10, ge=1)
+    canary_min_instances: int = Field(1, ge=0)
+    canary_max_instances: int = Field(5, ge=1)
+
+    gateway_admin_token_secret: str = "ion-gateway-admin-token"
+    canary_admin_token_secret: str = "ion-canary-admin-token"
+    gemini_api_key_secret: str = "ion-gemini-api-key"
+    secret_version: str = "latest"
+    gateway_env: dict[str, str] = Field(default_factory=dict)
+    legacy_env: dict[str, str] = Field(default_factory=dict)
+    canary_env: dict[str, str] = Field(default_factory=dict)
+
+    gateway_url: str = ""
+    gateway_admin_token: str = ""
+    api_endpoint: str = ""
+    operation_timeout_seconds: float = Field(600.0, gt=0)
+
+    @field_validator("project")
+    @classmethod
+    def _project_id_shape(cls, value: str) -> str:
+        if value and not (6 <= len(value) <= 30 and value.replace("-", "").isalnum()):
+            raise ValueError("a Google Cloud project id is 6-30 letters, digits or hyphens")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> DeploySettings:
+        for svc in ("gateway", "legacy", "canary"):
+            low, high = getattr(self, f"{svc}_min_instances"), getattr(self, f"{svc}_max_instances")
+            if low > high:
+                raise ValueError(f"{svc}_min_instances {low} > {svc}_max_instances {high}")
+        return self
+
+    @property
+    def location(self) -> str:
+        """The API parent of every service: `projects/<p>/locations/<r>`."""
+        return f"projects/{self.project}/locations/{self.region}"
+
+    def image(self, role: str) -> str:
+        """The image for `role`: explicit, else `<registry>/<role>:<tag>` (Artifact Registry)."""
+        explicit = getattr(self, f"{role}_image")
+        if explicit:
+            return explicit
+        registry = self.registry or (
+            f"{self.region}-docker.pkg.dev/{self.project}/ion-canary" if self.project else ""
+        )
+        return f"{registry}/{role}:{self.image_tag}" if registry else ""
+
+    def service_account(self, role: str) -> str:
+        """One runtime identity per service (`<service>-runner@<project>`), unless overridden."""
+        explicit = getattr(self, f"{role}_service_account")
+        if explicit or not self.project:
+            return explicit
+        name = getattr(self, f"{role}_service")
+        return f"{name}-runner@{self.project}.iam.gserviceaccount.com"
+
+
+def load_deploy_settings(**overrides: object) -> DeploySettings:
+    """`load_settings`, plus a readable error for JSON-valued variables that do not parse.
+
+    pydantic-settings raises its own SettingsError for those before validation starts, naming
+    the field but not the variable; common's `load_settings` lets that through as is.
+    """
+    try:
+        return load_settings(DeploySettings, **overrides)
+    except PydanticSettingsError as exc:
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        raise SettingsError(
+            f"invalid settings: {env_name(DeploySettings, field)}: not valid JSON"
+        ) from None

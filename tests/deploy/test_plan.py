@@ -1,0 +1,83 @@
+"""The diff is pure: table rows of (observed, desired) -> changes, plus its rendering."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from deploy.plan import FieldChange, diff, field_changes, render
+from deploy.settings import DeploySettings
+from deploy.spec import SecretRef, desired_specs
+
+SPECS = desired_specs(
+    DeploySettings(project="ion-test-project"), {"legacy": "https://l", "canary": "https://c"}
+)
+LEGACY, CANARY, GATEWAY = SPECS
+
+
+def test_fresh_project_plans_three_creates_in_apply_order() -> None:
+    changes = diff(SPECS, {})
+    assert [(c.action, c.spec.name) for c in changes] == [
+        ("create", "ion-api"),
+        ("create", "ion-api-canary"),
+        ("create", "ion-gateway"),
+    ]
+    assert all(f.old is None for c in changes for f in c.fields)
+
+
+def test_matching_state_plans_nothing() -> None:
+    assert diff(SPECS, {s.name: s for s in SPECS}) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # a new image tag is the common case: one field, shown old -> new
+        (LEGACY, replace(LEGACY, image="x:2"), [FieldChange("image", LEGACY.image, "x:2")]),
+        (CANARY, replace(CANARY, max_instances=7), [FieldChange("max_instances", "5", "7")]),
+        # env and secrets show per variable, so one changed variable is one line
+        (
+            GATEWAY,
+            replace(GATEWAY, env=(("GATEWAY_CANARY_URL", "https://c2"), GATEWAY.env[1])),
+            [FieldChange("env.GATEWAY_CANARY_URL", "https://c", "https://c2")],
+        ),
+        # a variable we no longer want is removed, and the plan says so
+        (
+            replace(LEGACY, env=(("OLD", "1"),)),
+            LEGACY,
+            [FieldChange("env.OLD", "1", "(unset)")],
+        ),
+        (
+            CANARY,
+            replace(CANARY, secrets=(SecretRef("CANARY_ADMIN_TOKEN", "t", "3"),)),
+            [
+                FieldChange(
+                    "env.CANARY_ADMIN_TOKEN", "secret:ion-canary-admin-token:latest", "secret:t:3"
+                ),
+                FieldChange(
+                    "env.CANARY_GEMINI_API_KEY", "secret:ion-gemini-api-key:latest", "(unset)"
+                ),
+            ],
+        ),
+    ],
+)
+def test_field_changes(old, new, expected) -> None:
+    assert list(field_changes(old, new)) == expected
+
+
+def test_update_only_for_services_that_differ() -> None:
+    observed = {s.name: s for s in SPECS} | {"ion-api": replace(LEGACY, image="old")}
+    changes = diff(SPECS, observed)
+    assert [(c.action, c.spec.name) for c in changes] == [("update", "ion-api")]
+
+
+def test_render_reads_like_a_plan() -> None:
+    text = render(diff(SPECS, {s.name: s for s in SPECS} | {"ion-api": replace(LEGACY, cpu="2")}))
+    assert text.splitlines() == [
+        "~ update ion-api (legacy)",
+        "    cpu: 2 -> 1",
+        "Plan: 0 to create, 1 to update.",
+    ]
+    assert "No changes" in render([])
+    assert render(diff(SPECS, {})).endswith("Plan: 3 to create, 0 to update.")

@@ -1,0 +1,149 @@
+"""Desired state from settings: pure, so every rule is one table row."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.settings import SettingsError, load_settings
+from deploy.settings import DeploySettings, load_deploy_settings
+from deploy.spec import PENDING_URL, SecretRef, desired_spec, desired_specs, missing_inputs
+
+BASE = {"project": "ion-test-project", "region": "us-central1"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "role", "field", "expected"),
+    [
+        # images default to Artifact Registry in the project's region, one repo per project
+        (
+            {},
+            "gateway",
+            "image",
+            "us-central1-docker.pkg.dev/ion-test-project/ion-canary/gateway:latest",
+        ),
+        (
+            {"registry": "r.example/x", "image_tag": "abc123"},
+            "canary",
+            "image",
+            "r.example/x/canary:abc123",
+        ),
+        (
+            {"legacy_image": "r.example/legacy@sha256:1"},
+            "legacy",
+            "image",
+            "r.example/legacy@sha256:1",
+        ),
+        # the original's Cloud Run sizing
+        ({}, "legacy", "memory", "512Mi"),
+        ({}, "canary", "cpu", "1"),
+        ({}, "legacy", "concurrency", 80),
+        ({}, "canary", "timeout_seconds", 300),
+        ({}, "canary", "min_instances", 1),
+        ({}, "canary", "max_instances", 5),
+        ({}, "legacy", "max_instances", 10),
+        # the gateway runs the rollout controller loop: CPU must stay allocated between requests
+        ({}, "gateway", "cpu_idle", False),
+        ({}, "legacy", "cpu_idle", True),
+        # one runtime identity per service
+        (
+            {},
+            "canary",
+            "service_account",
+            "ion-api-canary-runner@ion-test-project.iam.gserviceaccount.com",
+        ),
+        (
+            {"gateway_service_account": "gw@x.iam.gserviceaccount.com"},
+            "gateway",
+            "service_account",
+            "gw@x.iam.gserviceaccount.com",
+        ),
+        # the gateway has no /health of its own: everything but its own paths is proxied
+        ({}, "gateway", "health_path", "/healthz"),
+        ({}, "legacy", "health_path", "/health"),
+        ({"gateway_service": "edge"}, "gateway", "name", "edge"),
+    ],
+)
+def test_desired_spec_field(overrides: dict, role: str, field: str, expected: object) -> None:
+    spec = desired_spec(DeploySettings(**BASE, **overrides), role)
+    assert getattr(spec, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("gateway", (SecretRef("GATEWAY_ADMIN_TOKEN", "ion-gateway-admin-token"),)),
+        ("legacy", ()),
+        (
+            "canary",
+            (
+                SecretRef("CANARY_ADMIN_TOKEN", "ion-canary-admin-token"),
+                SecretRef("CANARY_GEMINI_API_KEY", "ion-gemini-api-key"),
+            ),
+        ),
+    ],
+)
+def test_secrets_are_references_never_values(role: str, expected: tuple) -> None:
+    assert desired_spec(DeploySettings(**BASE), role).secrets == expected
+
+
+def test_an_empty_secret_name_leaves_the_variable_out() -> None:
+    spec = desired_spec(DeploySettings(**BASE, gemini_api_key_secret=""), "canary")
+    assert [ref.env for ref in spec.secrets] == ["CANARY_ADMIN_TOKEN"]
+
+
+def test_gateway_env_carries_upstream_urls_or_a_placeholder() -> None:
+    settings = DeploySettings(**BASE, gateway_env={"GATEWAY_LOG_LEVEL": "DEBUG"})
+    pending = desired_spec(settings, "gateway").env_dict()
+    known = desired_spec(settings, "gateway", {"legacy": "https://l", "canary": "https://c"})
+    assert pending["GATEWAY_LEGACY_URL"] == PENDING_URL
+    assert known.env_dict() == {
+        "GATEWAY_CANARY_URL": "https://c",
+        "GATEWAY_LEGACY_URL": "https://l",
+        "GATEWAY_LOG_LEVEL": "DEBUG",
+    }
+
+
+def test_specs_come_in_apply_order_gateway_last() -> None:
+    assert [s.role for s in desired_specs(DeploySettings(**BASE))] == [
+        "legacy",
+        "canary",
+        "gateway",
+    ]
+
+
+def test_missing_inputs_name_the_variables() -> None:
+    assert missing_inputs(DeploySettings()) == [
+        "DEPLOY_PROJECT",
+        "DEPLOY_LEGACY_IMAGE (or DEPLOY_REGISTRY)",
+        "DEPLOY_CANARY_IMAGE (or DEPLOY_REGISTRY)",
+        "DEPLOY_GATEWAY_IMAGE (or DEPLOY_REGISTRY)",
+    ]
+    assert missing_inputs(DeploySettings(**BASE)) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DEPLOY_PROJECT": "x!"}, "DEPLOY_PROJECT"),
+        ({"DEPLOY_CONCURRENCY": "0"}, "DEPLOY_CONCURRENCY"),
+        ({"DEPLOY_CANARY_MIN_INSTANCES": "-1"}, "DEPLOY_CANARY_MIN_INSTANCES"),
+        ({"DEPLOY_GATEWAY_ENV": "not json"}, "DEPLOY_GATEWAY_ENV"),
+    ],
+)
+def test_bad_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError, match=named):
+        load_deploy_settings()
+
+
+def test_min_above_max_is_refused() -> None:
+    with pytest.raises(SettingsError, match="legacy_min_instances 3 > legacy_max_instances 2"):
+        load_settings(DeploySettings, legacy_min_instances=3, legacy_max_instances=2)
+
+
+def test_dict_env_parses_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPLOY_CANARY_ENV", '{"CANARY_FAULT_ERROR_RATE": "0"}')
+    assert load_settings(DeploySettings).canary_env == {"CANARY_FAULT_ERROR_RATE": "0"}
