@@ -1,0 +1,192 @@
+"""Operator API mounted by the gateway: `/admin/rollout` status, verbs and history.
+
+Bearer token from the gateway's `GATEWAY_ADMIN_TOKEN`, compared in constant time; no token
+configured -> the whole API answers 404 (off). Errors are JSON `{"error", "code"}`: 401 wrong
+token, 409 invalid transition or lost compare-and-set (naming the current state), 422 bad body,
+503 store unavailable. Bodies are optional; unknown fields are refused rather than ignored, so a
+typo (`"reson"`) never silently drops the operator's intent. `expected_version` makes a verb
+conditional on the state the operator last saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from common.logging import get_logger
+from common.security import bearer_token_matches
+from rollout.machine import Advance, InvalidTransition, Pause, Resume, Rollback, Start
+from rollout.service import RolloutService
+from rollout.status import status_view
+from rollout.store import Conflict, StoreError
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    expected_version: int | None = Field(None, ge=0)
+
+
+class StartBody(_Body):
+    salt: str | None = Field(None, min_length=1, max_length=64)
+
+
+class ReasonBody(_Body):
+    reason: str | None = Field(None, max_length=500)
+
+
+class RollbackBody(ReasonBody):
+    emergency: bool = False
+
+
+class ResumeBody(_Body):
+    pass
+
+
+def _start(b: StartBody, actor: str):
+    return Start(salt=b.salt, actor=actor)
+
+
+VERBS: dict[str, tuple[type[_Body], Callable[[Any, str], Any]]] = {
+    "start": (StartBody, _start),
+    "advance": (ReasonBody, lambda b, actor: Advance(actor=actor, reason=b.reason)),
+    "pause": (ReasonBody, lambda b, actor: Pause(actor=actor, reason=b.reason)),
+    "resume": (ResumeBody, lambda b, actor: Resume(actor=actor)),
+    "rollback": (
+        RollbackBody,
+        lambda b, actor: Rollback(reason=b.reason, actor=actor, emergency=b.emergency),
+    ),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.status, self.code, self.error, self.extra = status, code, error, extra
+
+    def response(self) -> JSONResponse:
+        headers = {"www-authenticate": "Bearer"} if self.status == 401 else None
+        body = {"error": self.error, "code": self.code, **self.extra}
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+class AdminAPI:
+    def __init__(
+        self,
+        service: Callable[[], RolloutService | None],
+        admin_token: str | None,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._service = service
+        self._token = admin_token
+        self._clock = clock
+        self._log = get_logger("rollout.admin")
+        self.routes = [
+            Route("/admin/rollout", self._guarded(self.status), methods=["GET"]),
+            Route("/admin/rollout/history", self._guarded(self.history), methods=["GET"]),
+            Route("/admin/rollout/{verb}", self._guarded(self.act), methods=["POST"]),
+        ]
+
+    def _guarded(self, handler):
+        async def endpoint(request: Request) -> JSONResponse:
+            try:
+                self._authorize(request)
+                return await handler(request, self._ready())
+            except ApiError as exc:
+                return exc.response()
+            except StoreError as exc:
+                self._log.warning("rollout.store_unavailable", error=str(exc))
+                return ApiError(503, "store_unavailable", "rollout store unavailable").response()
+
+        return endpoint
+
+    def _authorize(self, request: Request) -> None:
+        if not self._token:
+            raise ApiError(404, "admin_disabled", "admin API is off (no admin token configured)")
+        if not bearer_token_matches(request.headers.get("authorization"), self._token):
+            self._log.warning("rollout.admin_unauthorized", path=request.url.path)
+            raise ApiError(401, "unauthorized", "missing or wrong bearer token")
+
+    def _ready(self) -> RolloutService:
+        service = self._service()
+        if service is None:
+            raise ApiError(503, "not_ready", "rollout store not open yet")
+        return service
+
+    async def status(self, request: Request, service: RolloutService) -> JSONResponse:
+        return JSONResponse(await self._status_doc(service))
+
+    async def _status_doc(self, service: RolloutService) -> dict[str, Any]:
+        stored = await _in_thread(service.store.read)
+        verdict = await _in_thread(service.store.last_verdict)
+        return status_view(stored, verdict, service.machine, self._clock())
+
+    async def history(self, request: Request, service: RolloutService) -> JSONResponse:
+        raw = request.query_params.get("limit", "50")
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise ApiError(422, "invalid_query", "limit must be an integer within 1..1000")
+        entries = await _in_thread(service.store.history, int(raw))
+        return JSONResponse({"history": [e.to_dict() for e in entries]})
+
+    async def act(self, request: Request, service: RolloutService) -> JSONResponse:
+        verb = request.path_params["verb"]
+        if verb not in VERBS:
+            raise ApiError(404, "unknown_verb", f"unknown verb {verb!r}", verbs=sorted(VERBS))
+        model, make_event = VERBS[verb]
+        body = _validate(model, await _json_body(request))
+        actor = f"operator@{request.client.host if request.client else 'unknown'}"
+        try:
+            await service.apply(make_event(body, actor), expected_version=body.expected_version)
+        except InvalidTransition as exc:
+            self._log_action(verb, actor, "invalid_transition", exc)
+            raise ApiError(409, "invalid_transition", str(exc), state=exc.state) from None
+        except Conflict as exc:
+            self._log_action(verb, actor, "conflict", exc)
+            now = exc.current
+            raise ApiError(
+                409, "conflict", str(exc), state=now.state.status, version=now.version
+            ) from None
+        self._log_action(verb, actor, "ok")
+        return JSONResponse(await self._status_doc(service))
+
+    def _log_action(self, verb: str, actor: str, result: str, exc: Exception | None = None):
+        detail = {"error": str(exc)} if exc else {}
+        self._log.info("rollout.operator_action", verb=verb, actor=actor, result=result, **detail)
+
+
+def _validate(model: type[_Body], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()
+        ]
+        raise ApiError(422, "invalid_body", "invalid request body", problems=problems) from None
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "body_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ApiError(422, "invalid_json", "body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_body", "body must be a JSON object")
+    return data
+
+
+async def _in_thread(fn, *args):
+    return await asyncio.to_thread(fn, *args)

@@ -1,0 +1,221 @@
+"""`GatewayRollout`: the rollout machinery as the gateway sees it (`gateway.extension`).
+
+Three background tasks per gateway process, all started by the gateway's lifespan:
+- poller: reads the state row every `poll_interval_seconds` (<= 0.5 s, so every process sees a
+  change within a second) and swaps the in-memory `RoutingState` the hot path reads;
+- flusher: drains the process's per-second aggregates into the store every
+  `flush_interval_seconds` (put back on failure, so nothing is lost while the store is away)
+  and prunes old rows now and then;
+- controller loop (when `run_controller`): competes for the lease; only the holder decides.
+
+Fail-static: if the store becomes unreadable, routing keeps the last known percent. `/readyz`
+stays ok (routing still works and taking the process out of rotation would not help), but says
+`store: "unreadable"` with `stale_seconds`; `rollout.store_unreadable` is logged once per episode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from common.logging import get_logger
+from gateway.aggregate import Aggregator
+from gateway.state import RoutingState
+from rollout.admin_api import AdminAPI
+from rollout.controller import Controller, default_holder
+from rollout.machine import Machine
+from rollout.metrics import RolloutMetrics
+from rollout.notify import Notifier, build_notifier
+from rollout.plan import Plan
+from rollout.policy import rules_from_settings
+from rollout.service import RolloutService
+from rollout.settings import RolloutSettings
+from rollout.store import RolloutStore, StoredState, open_store
+
+PRUNE_EVERY_SECONDS = 60.0
+
+
+def build_machine(settings: RolloutSettings) -> Machine:
+    return Machine(
+        Plan.from_settings(settings),
+        breach_action=settings.breach_action,
+        auto_advance=settings.auto_advance,
+    )
+
+
+class GatewayRollout:
+    def __init__(
+        self,
+        settings: RolloutSettings,
+        *,
+        admin_token: str | None,
+        registry: CollectorRegistry | None,
+        store: RolloutStore | None = None,
+        clock: Callable[[], float] = time.time,
+        notifier: Notifier | None = None,
+        run_controller: bool = True,
+        process_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = RolloutMetrics(registry)
+        self.machine = build_machine(settings)
+        self.run_controller = run_controller
+        self.process_id = process_id or default_holder()
+        self._store = store
+        self._owns_store = store is None
+        self._owns_notifier = notifier is None
+        self._notifier = notifier
+        self._service: RolloutService | None = None
+        self._controller: Controller | None = None
+        self._state = RoutingState(0)
+        self._status = "idle"
+        self._last_read: float | None = None
+        self._unreadable_since: float | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._aggregator: Aggregator | None = None
+        self._log = get_logger("rollout.extension")
+        self.admin = AdminAPI(lambda: self._service, admin_token, clock=clock)
+        self.routes = self.admin.routes
+
+    # gateway.extension.RolloutExtension -----------------------------------------------------
+
+    def current(self) -> RoutingState:
+        return self._state
+
+    def readiness(self) -> dict[str, Any]:
+        now = self.clock()
+        stale = round(now - self._last_read, 3) if self._last_read is not None else None
+        return {
+            "ok": self._service is not None,
+            "store": "unreadable" if self._unreadable_since is not None else "ok",
+            "stale_seconds": stale,
+            "state": self._status,
+            "percent": self._state.percent,
+            "version": self._state.version,
+            "controller": self._controller_role(),
+        }
+
+    async def start(self, aggregator: Aggregator) -> None:
+        if self._store is None:
+            self._store = await asyncio.to_thread(open_store, self.settings.store_url)
+        self._notifier = self._notifier or build_notifier(self.settings)
+        self._service = RolloutService(
+            self._store,
+            self.machine,
+            clock=self.clock,
+            notifier=self._notifier,
+            metrics=self.metrics,
+        )
+        self._aggregator = aggregator
+        await self.poll_once()
+        self._spawn(self._every(self.settings.poll_interval_seconds, self.poll_once), "poller")
+        self._spawn(self._every(self.settings.flush_interval_seconds, self.flush_once), "flusher")
+        self._spawn(self._every(PRUNE_EVERY_SECONDS, self.prune_once), "pruner")
+        if self.run_controller:
+            self._controller = self._build_controller(self._service)
+            self._spawn(self._controller.run(), "controller")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.flush_once()
+        if self._controller is not None:
+            with contextlib.suppress(Exception):
+                await self._controller.release()
+        if self._owns_notifier and self._notifier is not None:
+            await self._notifier.aclose()
+            self._notifier = None
+        if self._owns_store and self._store is not None:
+            self._store.close()
+        self._service = None
+
+    # background work ------------------------------------------------------------------------
+
+    async def poll_once(self) -> None:
+        try:
+            stored = await asyncio.to_thread(self._store.read)
+        except Exception as exc:
+            self._mark_unreadable(exc)
+            return
+        self._apply(stored)
+
+    async def flush_once(self) -> None:
+        if self._aggregator is None:
+            return
+        rows = self._aggregator.drain()
+        if not rows:
+            return
+        try:
+            await asyncio.to_thread(self._store.append_aggregates, rows)
+        except Exception as exc:
+            self._aggregator.restore(rows)
+            self._log.warning("rollout.flush_failed", error=repr(exc), rows=len(rows))
+
+    async def prune_once(self) -> int:
+        keep = max(self.settings.retention_seconds, *(r.window_seconds for r in self._rules()))
+        return await asyncio.to_thread(self._store.prune, int(self.clock()) - keep)
+
+    def _apply(self, stored: StoredState) -> None:
+        now = self.clock()
+        if self._unreadable_since is not None:
+            down = now - self._unreadable_since
+            self._log.info("rollout.store_readable", unreadable_seconds=down)
+            self._unreadable_since = None
+        self._last_read = now
+        state = stored.state
+        if stored.version != self._state.version:
+            self._state = RoutingState(state.percent, state.salt, stored.version)
+            self._log.info("rollout.routing_changed", percent=state.percent, state=state.status)
+        self._status = state.status
+        self.metrics.observe_state(state, now)
+
+    def _mark_unreadable(self, exc: Exception) -> None:
+        if self._unreadable_since is None:
+            self._unreadable_since = self.clock()
+            self._log.error(
+                "rollout.store_unreadable", error=repr(exc), keeping_percent=self._state.percent
+            )
+
+    async def _every(self, interval: float, job: Callable[[], Any]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await job()
+            except Exception as exc:
+                self._log.warning("rollout.background_failed", job=job.__name__, error=repr(exc))
+
+    def _spawn(self, coro, name: str) -> None:
+        self._tasks.append(asyncio.get_running_loop().create_task(coro, name=f"rollout.{name}"))
+
+    def _rules(self):
+        return rules_from_settings(self.settings)
+
+    def _build_controller(self, service: RolloutService) -> Controller:
+        s = self.settings
+        return Controller(
+            service.store,
+            service,
+            self._rules(),
+            s.min_samples,
+            clock=self.clock,
+            holder=self.process_id,
+            lease_ttl_seconds=s.lease_ttl_seconds,
+            check_interval_seconds=s.check_interval_seconds,
+            metrics=self.metrics,
+        )
+
+    def _controller_role(self) -> str:
+        if self._controller is None:
+            return "off"
+        return "leader" if self._controller.leader else "standby"

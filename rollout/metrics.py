@@ -1,0 +1,50 @@
+"""Prometheus metrics of the rollout, on an injected registry (never the global one).
+
+Every process exports the state it last read (`rollout_canary_percent`, `rollout_state`,
+`rollout_seconds_in_stage`); counters count what this process did (transitions it wrote,
+verdicts its controller reached), so sum them across processes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from rollout.machine import STATES, Count, RolloutState
+from rollout.policy import Verdict
+
+
+class RolloutMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.percent = Gauge("rollout_canary_percent", "Live canary percent.", registry=r)
+        self.state = Gauge("rollout_state", "1 for the current state.", ["state"], registry=r)
+        self.transitions = Counter(
+            "rollout_transitions_total", "State transitions written.", ["reason"], registry=r
+        )
+        self.verdicts = Counter(
+            "rollout_verdicts_total", "Per-metric verdicts.", ["metric", "verdict"], registry=r
+        )
+        self.rollbacks = Counter("rollout_rollbacks_total", "Rollbacks written.", registry=r)
+        self.seconds_in_stage = Gauge(
+            "rollout_seconds_in_stage", "Seconds since the current stage began.", registry=r
+        )
+
+    def observe_state(self, state: RolloutState, now: float) -> None:
+        self.percent.set(state.percent)
+        for name in STATES:
+            self.state.labels(state=name).set(1 if name == state.status else 0)
+        entered = state.entered_at
+        self.seconds_in_stage.set(max(0.0, now - entered) if entered is not None else 0)
+
+    def count(self, effect: Count) -> None:
+        if effect.counter == "rollbacks":
+            self.rollbacks.inc()
+        else:
+            self.transitions.labels(reason=effect.reason).inc()
+
+    def observe_verdict(self, verdict: Verdict) -> None:
+        for m in verdict.metrics:
+            self.verdicts.labels(metric=m.metric, verdict=m.verdict).inc()
+        if not verdict.metrics:
+            self.verdicts.labels(metric="all", verdict=verdict.verdict).inc()

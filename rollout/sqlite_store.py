@@ -1,0 +1,223 @@
+"""The embedded default store: one SQLite file in WAL mode, shared by every process on a host.
+
+WAL lets the gateways' pollers read while a writer appends; `busy_timeout` makes concurrent
+writers wait instead of failing. Writes run in `BEGIN IMMEDIATE` transactions so a
+compare-and-set is read-check-write under SQLite's write lock: of two writers holding the same
+version exactly one updates the row. One connection per store object, guarded by a lock, so the
+object can be used from `asyncio.to_thread` workers. sqlite3 errors become `StoreError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from gateway.aggregate import LatencyHistogram, TargetSecond
+from rollout.machine import RolloutState
+from rollout.policy import WindowStats
+from rollout.store import Conflict, HistoryEntry, StoredState, StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rollout_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    updated_at REAL
+);
+CREATE TABLE IF NOT EXISTS rollout_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL, actor TEXT NOT NULL, verb TEXT NOT NULL, reason TEXT,
+    from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+    from_percent INTEGER NOT NULL, to_percent INTEGER NOT NULL,
+    details TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollout_aggregates (
+    second INTEGER NOT NULL, target TEXT NOT NULL,
+    requests INTEGER NOT NULL, errors INTEGER NOT NULL, successes INTEGER NOT NULL,
+    latency TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rollout_aggregates_by_target ON rollout_aggregates (target, second);
+CREATE TABLE IF NOT EXISTS rollout_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rollout_lease (
+    name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL
+);
+"""
+LEASE = "controller"
+
+
+class SqliteStore:
+    def __init__(self, path: str, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open rollout store {path!r}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _tx(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction under the object lock; sqlite errors surface as StoreError."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"rollout store error: {exc}") from exc
+
+    # state --------------------------------------------------------------------------------
+
+    def read(self) -> StoredState:
+        with self._tx(immediate=False) as db:
+            return _read_state(db)
+
+    def compare_and_set(
+        self,
+        expected_version: int,
+        state: RolloutState,
+        entries: Sequence[HistoryEntry],
+        now: float,
+    ) -> StoredState:
+        with self._tx() as db:
+            current = _read_state(db)
+            if current.version != expected_version:
+                raise Conflict(current)
+            new = StoredState(state, expected_version + 1, now)
+            db.execute(
+                "INSERT INTO rollout_state (id, version, state, updated_at) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET version = excluded.version,"
+                " state = excluded.state, updated_at = excluded.updated_at",
+                (new.version, json.dumps(state.to_dict()), now),
+            )
+            db.executemany(
+                "INSERT INTO rollout_history (at, actor, verb, reason, from_state, to_state,"
+                " from_percent, to_percent, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_history_row(e) for e in entries],
+            )
+            return new
+
+    def history(self, limit: int = 50) -> list[HistoryEntry]:
+        with self._tx(immediate=False) as db:
+            rows = db.execute(
+                "SELECT id, at, actor, verb, reason, from_state, to_state, from_percent,"
+                " to_percent, details FROM rollout_history ORDER BY id DESC LIMIT ?",
+                (int(limit),),
+            ).fetchall()
+        return [_history_entry(row) for row in rows]
+
+    def record_verdict(self, verdict: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO rollout_meta (key, value) VALUES ('last_verdict', ?)",
+                (json.dumps(verdict),),
+            )
+
+    def last_verdict(self) -> dict[str, Any] | None:
+        with self._tx(immediate=False) as db:
+            row = db.execute("SELECT value FROM rollout_meta WHERE key = 'last_verdict'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    # aggregates ---------------------------------------------------------------------------
+
+    def append_aggregates(self, rows: Sequence[TargetSecond]) -> None:
+        if not rows:
+            return
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO rollout_aggregates VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (r.second, r.target, r.requests, r.errors, r.successes, _hist_json(r))
+                    for r in rows
+                ],
+            )
+
+    def window(self, target: str, since_second: int, until_second: int) -> WindowStats:
+        with self._tx(immediate=False) as db:
+            rows = db.execute(
+                "SELECT requests, errors, successes, latency FROM rollout_aggregates"
+                " WHERE target = ? AND second >= ? AND second < ?",
+                (target, int(since_second), int(until_second)),
+            ).fetchall()
+        return _sum_rows(rows)
+
+    def prune(self, before_second: int) -> int:
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM rollout_aggregates WHERE second < ?", (before_second,))
+            return cur.rowcount
+
+    # lease --------------------------------------------------------------------------------
+
+    def acquire_lease(self, holder: str, ttl_seconds: float, now: float) -> bool:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT holder, expires_at FROM rollout_lease WHERE name = ?", (LEASE,)
+            ).fetchone()
+            if row is not None and row[0] != holder and row[1] > now:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO rollout_lease (name, holder, expires_at) VALUES (?, ?, ?)",
+                (LEASE, holder, now + ttl_seconds),
+            )
+            return True
+
+    def release_lease(self, holder: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM rollout_lease WHERE name = ? AND holder = ?", (LEASE, holder))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _read_state(db: sqlite3.Connection) -> StoredState:
+    row = db.execute("SELECT version, state, updated_at FROM rollout_state WHERE id = 1").fetchone()
+    if row is None:
+        return StoredState(RolloutState(), 0, None)
+    return StoredState(RolloutState.from_dict(json.loads(row[1])), row[0], row[2])
+
+
+def _history_row(e: HistoryEntry) -> tuple:
+    return (
+        e.at,
+        e.actor,
+        e.verb,
+        e.reason,
+        e.from_state,
+        e.to_state,
+        e.from_percent,
+        e.to_percent,
+        json.dumps(e.details),
+    )
+
+
+def _history_entry(row: tuple) -> HistoryEntry:
+    id_, at, actor, verb, reason, from_s, to_s, from_p, to_p, details = row
+    details = json.loads(details)
+    return HistoryEntry(at, actor, verb, reason, from_s, to_s, from_p, to_p, details, id_)
+
+
+def _hist_json(row: TargetSecond) -> str:
+    return json.dumps(row.latency.to_dict())
+
+
+def _sum_rows(rows: list[tuple]) -> WindowStats:
+    requests = errors = successes = 0
+    latency = LatencyHistogram()
+    for req, err, ok, hist in rows:
+        requests += req
+        errors += err
+        successes += ok
+        latency.merge(LatencyHistogram.from_dict(json.loads(hist)))
+    return WindowStats(requests, errors, successes, latency)

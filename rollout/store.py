@@ -1,0 +1,121 @@
+"""The rollout store interface: what every gateway process and the controller share.
+
+One state row with a `version` for compare-and-set (two writers: one wins, the other gets
+`Conflict`), an append-only history, per-second per-target aggregate rows (additive: every
+process appends, a window sums them), the last verdict (so `GET /admin/rollout` on any process
+shows it) and the controller lease. The API is synchronous; callers on an event loop use
+`asyncio.to_thread`. `open_store(settings)` picks the implementation from `ROLLOUT_STORE_URL`;
+nothing outside `sqlite_store.py` knows the default is SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway.aggregate import TargetSecond
+from rollout.machine import RolloutState
+from rollout.policy import WindowStats
+
+
+class StoreError(Exception):
+    """The store could not be read or written (I/O, locked for too long, corrupt)."""
+
+
+class Conflict(Exception):
+    """Compare-and-set lost: someone else changed the state first. Names what is there now."""
+
+    def __init__(self, current: StoredState) -> None:
+        super().__init__(
+            f"state changed concurrently: now {current.state.status} "
+            f"at {current.state.percent}% (version {current.version})"
+        )
+        self.current = current
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    state: RolloutState
+    version: int
+    updated_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    at: float
+    actor: str
+    verb: str
+    reason: str | None
+    from_state: str
+    to_state: str
+    from_percent: int
+    to_percent: int
+    details: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor": self.actor,
+            "verb": self.verb,
+            "reason": self.reason,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "from_percent": self.from_percent,
+            "to_percent": self.to_percent,
+            "details": self.details,
+        }
+
+
+class RolloutStore(Protocol):
+    def read(self) -> StoredState:
+        """The current state; a fresh store is `idle` at 0 % with version 0."""
+        ...
+
+    def compare_and_set(
+        self,
+        expected_version: int,
+        state: RolloutState,
+        entries: Sequence[HistoryEntry],
+        now: float,
+    ) -> StoredState:
+        """Write `state` and its history rows atomically iff the version is still expected."""
+        ...
+
+    def history(self, limit: int = 50) -> list[HistoryEntry]:
+        """Newest first."""
+        ...
+
+    def record_verdict(self, verdict: dict[str, Any]) -> None: ...
+
+    def last_verdict(self) -> dict[str, Any] | None: ...
+
+    def append_aggregates(self, rows: Sequence[TargetSecond]) -> None: ...
+
+    def window(self, target: str, since_second: int, until_second: int) -> WindowStats:
+        """Sum of every row for `target` with since_second <= second < until_second."""
+        ...
+
+    def prune(self, before_second: int) -> int:
+        """Delete aggregate rows older than `before_second`; return how many."""
+        ...
+
+    def acquire_lease(self, holder: str, ttl_seconds: float, now: float) -> bool:
+        """Acquire or renew the controller lease; an expired lease can be taken over."""
+        ...
+
+    def release_lease(self, holder: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(store_url: str) -> RolloutStore:
+    """Open the store named by `ROLLOUT_STORE_URL` (validated by `RolloutSettings`)."""
+    scheme, _, rest = store_url.partition("://")
+    if scheme == "sqlite":
+        from rollout.sqlite_store import SqliteStore
+
+        return SqliteStore(rest[1:])
+    raise StoreError(f"unsupported store scheme {scheme!r}")
