@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from starlette.middleware.cors import CORSMiddleware
 
@@ -86,7 +85,10 @@ def create_app(
 def _add_middleware(app: FastAPI, settings: LegacySettings, clock: Callable[[], float]) -> None:
     networks = settings.trusted_networks
     metrics = app.state.metrics
-    route_paths = frozenset(r.path for r in app.routes if isinstance(r, APIRoute))
+    # FastAPI nests included routers; list both levels so every served path gets its own label.
+    route_paths = frozenset(
+        path for r in (*app.routes, *router.routes) if (path := getattr(r, "path", None))
+    )
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -105,6 +107,6 @@ def _add_middleware(app: FastAPI, settings: LegacySettings, clock: Callable[[], 
     app.add_middleware(
         RequestObservationMiddleware,
         metrics=metrics,
-        known_paths=lambda: route_paths | {"/docs", "/openapi.json"},
+        known_paths=route_paths,
         trusted_proxies=networks,
     )

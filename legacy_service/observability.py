@@ -7,7 +7,7 @@ Paths outside the app's routes share one `other` label: scanners must not create
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -65,12 +65,12 @@ class RequestObservationMiddleware:
         app: Any,
         *,
         metrics: LegacyMetrics,
-        known_paths: Callable[[], Collection[str]],
+        known_paths: Collection[str],
         trusted_proxies: Collection[IPNetwork],
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.known_paths = known_paths
+        self.known_paths = frozenset(known_paths)
         self.trusted_proxies = tuple(trusted_proxies)
         self.log = get_logger("legacy_service.access")
 
@@ -94,7 +94,7 @@ class RequestObservationMiddleware:
 
     def _record(self, scope: dict[str, Any], status: int, seconds: float) -> None:
         path = scope.get("path", "")
-        label = path if path in self.known_paths() else OTHER_PATH
+        label = path if path in self.known_paths else OTHER_PATH
         method = scope.get("method", "")
         self.metrics.requests.labels(label, method, str(status)).inc()
         self.metrics.duration.labels(label).observe(seconds)
