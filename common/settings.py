@@ -35,6 +35,9 @@ def load_settings(cls: type[S], **overrides: object) -> S:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{env_name(cls, field)}: {err['msg']} (got {err.get('input')!r})")
+            if err["loc"]:
+                name = env_name(cls, str(err["loc"][0]))
+                problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            else:
+                problems.append(err["msg"])
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None

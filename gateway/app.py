@@ -1,0 +1,147 @@
+"""The gateway's app factory: own endpoints (`/healthz`, `/readyz`, `/metrics`, `/admin/...`) in a
+small starlette app, everything else straight to the proxy (plain ASGI, no middleware stack).
+
+`create_app(settings, *, registry, client, rollout, logger, clock)`: every seam is an argument,
+so tests build the real thing with real upstreams and no patching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from common.logging import get_logger
+from gateway.aggregate import Aggregator
+from gateway.errors import GatewayError
+from gateway.extension import RolloutExtension
+from gateway.metrics import GatewayMetrics
+from gateway.proxy import Proxy
+from gateway.respond import send_json_error
+from gateway.runtime import Runtime
+from gateway.settings import GatewaySettings
+from gateway.state import RoutingState, StaticStateSource
+from gateway.upstream import AiohttpUpstream, UpstreamClient
+
+OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/admin"})
+
+
+def is_own_path(path: str) -> bool:
+    return path in OWN_PATHS or path.startswith("/admin/")
+
+
+class GatewayApp:
+    """Dispatch: gateway-owned paths and lifespan to starlette, the rest to the proxy."""
+
+    def __init__(self, own: Starlette, proxy: Proxy, runtime: Runtime) -> None:
+        self.own = own
+        self.proxy = proxy
+        self.runtime = runtime
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or is_own_path(scope["path"]):
+            await self.own(scope, receive, send)
+            return
+        try:
+            await self.proxy(scope, receive, send)
+        except Exception:
+            self.runtime.logger.exception("gateway.internal_error", path=scope["path"])
+            with contextlib.suppress(Exception):
+                await send_json_error(send, 500, "internal_error", "internal gateway error", "-")
+
+
+def create_app(
+    settings: GatewaySettings,
+    *,
+    registry: CollectorRegistry | None = None,
+    client: UpstreamClient | None = None,
+    rollout: RolloutExtension | None = None,
+    logger: Any = None,
+    clock=time.time,
+) -> GatewayApp:
+    registry = registry if registry is not None else CollectorRegistry()
+    client = client or AiohttpUpstream(
+        pool_size=settings.pool_size,
+        connect_timeout_s=settings.connect_timeout_s,
+        keepalive_s=settings.upstream_keepalive_s,
+    )
+    state = rollout or StaticStateSource(RoutingState(settings.canary_percent, settings.salt))
+    runtime = Runtime(
+        settings,
+        client=client,
+        state=state,
+        metrics=GatewayMetrics(registry, lambda: state.current().percent),
+        aggregator=Aggregator(),
+        logger=logger or get_logger("gateway"),
+        clock=clock,
+    )
+    own = Starlette(
+        routes=[*_own_routes(runtime, registry), *(rollout.routes if rollout else [])],
+        lifespan=_lifespan(runtime, rollout),
+    )
+    return GatewayApp(own, Proxy(runtime), runtime)
+
+
+def _lifespan(runtime: Runtime, rollout: RolloutExtension | None):
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        await runtime.client.open()
+        if rollout is not None:
+            await rollout.start(runtime.aggregator)
+        runtime.logger.info("gateway.started", percent=runtime.state.current().percent)
+        try:
+            yield
+        finally:
+            if rollout is not None:
+                await rollout.stop()
+            await runtime.client.close()
+            runtime.logger.info("gateway.stopped")
+
+    return lifespan
+
+
+def _own_routes(runtime: Runtime, registry: CollectorRegistry) -> list[Route]:
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        checks = await _check_upstreams(runtime)
+        checks["routing"] = runtime.state.readiness()
+        ready = all(check["ok"] for check in checks.values())
+        body = {"ready": ready, "percent": runtime.state.current().percent, "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(_request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/readyz", readyz, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+async def _check_upstreams(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    """Reachable = answered HTTP below 500 (a rate-limited 429 still proves it is up)."""
+    s = runtime.settings
+    urls = {
+        "legacy": s.legacy_url + s.legacy_health_path,
+        "canary": s.canary_url + s.canary_health_path,
+    }
+
+    async def one(url: str) -> dict[str, Any]:
+        try:
+            status = await runtime.client.probe(url, s.readiness_timeout_s)
+        except GatewayError as err:
+            return {"ok": False, "url": url, "error": err.code}
+        return {"ok": status < 500, "url": url, "status": status}
+
+    results = await asyncio.gather(*(one(url) for url in urls.values()))
+    return dict(zip(urls, results, strict=True))

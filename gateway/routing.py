@@ -1,0 +1,90 @@
+"""Pure routing: bucket a user id, then choose legacy or canary (DESIGN.md "Routing").
+
+`bucket()` is the original runbook's Canary Router formula, byte for byte:
+`int(md5(user_id.encode("utf-8")).hexdigest()[:8], 16) % 100`. A rollout may add a salt (hash
+input `f"{user_id}:{salt}"`) to pick a different slice of users; the `full` variant hashes the
+whole digest like the original in-app router, for teams migrating from it (never the default).
+
+Canary iff `bucket < percent`, so the canary set only grows as the percent grows (monotone).
+
+`choose()` applies the overrides before the hash, in this order (first match wins):
+1. pinned path (a path prefix that only one side can serve),
+2. the force header (testers; only when enabled in settings),
+3. percent 0 (idle or rolled back): legacy for everyone else, allow list included,
+4. deny list -> legacy, 5. allow list -> canary,
+6. no usable identity -> legacy, 7. the hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from hashlib import md5
+
+LEGACY = "legacy"
+CANARY = "canary"
+
+
+def bucket(user_id: str, salt: str | None = None, variant: str = "prefix8") -> int:
+    key = f"{user_id}:{salt}" if salt else user_id
+    digest = md5(key.encode("utf-8")).hexdigest()
+    return int(digest if variant == "full" else digest[:8], 16) % 100
+
+
+def in_canary(bucket_: int, percent: int) -> bool:
+    return bucket_ < percent
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    target: str
+    reason: str  # pinned | forced | rolled_off | deny_list | allow_list | no_identity | hash
+    bucket: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    """The settings part of a decision; built once at start-up."""
+
+    allow_users: frozenset[str] = frozenset()
+    deny_users: frozenset[str] = frozenset()
+    pinned_paths: tuple[tuple[str, str], ...] = ()  # (prefix, target), longest prefix first
+    hash_variant: str = "prefix8"
+
+    @classmethod
+    def build(cls, allow, deny, pinned: dict[str, str], hash_variant: str) -> RoutingPolicy:
+        ordered = tuple(sorted(pinned.items(), key=lambda kv: len(kv[0]), reverse=True))
+        return cls(frozenset(allow), frozenset(deny), ordered, hash_variant)
+
+    def pinned_target(self, path: str) -> str | None:
+        for prefix, target in self.pinned_paths:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return target
+        return None
+
+
+def choose(
+    user_id: str | None,
+    percent: int,
+    policy: RoutingPolicy,
+    *,
+    salt: str | None = None,
+    path: str = "/",
+    forced: str | None = None,
+) -> Decision:
+    """Decide the target for one request. Pure: same inputs, same answer (replayable)."""
+    if policy.pinned_paths:
+        pinned = policy.pinned_target(path)
+        if pinned is not None:
+            return Decision(pinned, "pinned")
+    if forced in (LEGACY, CANARY):
+        return Decision(forced, "forced")
+    if percent <= 0:
+        return Decision(LEGACY, "rolled_off")
+    if user_id is None:
+        return Decision(LEGACY, "no_identity")
+    if user_id in policy.deny_users:
+        return Decision(LEGACY, "deny_list")
+    if user_id in policy.allow_users:
+        return Decision(CANARY, "allow_list")
+    b = bucket(user_id, salt, policy.hash_variant)
+    return Decision(CANARY if in_canary(b, percent) else LEGACY, "hash", b)

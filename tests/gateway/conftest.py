@@ -1,0 +1,44 @@
+"""Fixtures: two real upstreams and a gateway in front of them, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from tests.gateway.upstreams import Upstream
+from tests.support.servers import serve_app
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[dict[str, tuple[Upstream, str]]]:
+    legacy, canary = Upstream("legacy"), Upstream("canary")
+    with serve_app(legacy.app) as legacy_url, serve_app(canary.app) as canary_url:
+        yield {"legacy": (legacy, legacy_url), "canary": (canary, canary_url)}
+
+
+@contextlib.contextmanager
+def running_gateway(**settings):
+    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime."""
+    app = create_app(GatewaySettings(**settings), registry=CollectorRegistry())
+    with serve_app(app, proxy_headers=False) as url:
+        yield url, app
+
+
+@pytest.fixture(scope="module")
+def gateway(upstreams):
+    """Canary at 5%; pinned /only-canary; retry after canary 5xx on /status/502."""
+    with running_gateway(
+        legacy_url=upstreams["legacy"][1],
+        canary_url=upstreams["canary"][1],
+        canary_percent=5,
+        max_body_bytes=1_000_000,
+        read_timeout_s=0.5,
+        pinned_paths={"/only-canary": "canary"},
+        retry_on_5xx_paths=("/status/502",),
+    ) as (url, app):
+        yield url, app

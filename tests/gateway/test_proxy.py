@@ -1,0 +1,237 @@
+"""The proxy path against real upstream servers on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.gateway.conftest import running_gateway
+from tests.support.servers import free_port
+
+CANARY_USER = "user_19"  # bucket 0
+LEGACY_USER = "alice"  # bucket 70
+
+
+def hdr(echo, name):
+    return [v for k, v in echo["headers"] if k == name]
+
+
+def test_routes_by_header_query_and_body(gateway):
+    url, _ = gateway
+    cases = [
+        ({"headers": {"X-User-Id": CANARY_USER}}, "canary"),
+        ({"params": {"user_id": CANARY_USER}}, "canary"),
+        ({"json": {"user_id": CANARY_USER, "message": "hi"}}, "canary"),
+        ({"headers": {"X-User-Id": LEGACY_USER}, "json": {"user_id": CANARY_USER}}, "legacy"),
+        ({"json": {"message": "no id"}}, "legacy"),
+    ]
+    for kwargs, side in cases:
+        r = httpx.post(url + "/chat", **kwargs)
+        assert r.status_code == 200, kwargs
+        assert r.headers["x-canary-target"] == side, kwargs
+        assert r.json()["name"] == side, kwargs
+
+
+def test_method_path_query_body_and_headers_pass_through(gateway):
+    url, _ = gateway
+    body = json.dumps({"user_id": LEGACY_USER, "text": "한국어"}).encode()
+    r = httpx.request(
+        "PATCH",
+        url + "/v1/items/a%2Fb?x=1%202&y=%ED%95%9C",
+        content=body,
+        headers={"content-type": "application/json", "x-custom": "yes", "connection": "x-drop",
+                 "x-drop": "1", "x-forwarded-for": "203.0.113.9", "x-request-id": "client-rid"},
+    )  # fmt: skip
+    echo = r.json()
+    assert (echo["method"], echo["raw_path"]) == ("PATCH", "/v1/items/a%2Fb")
+    assert echo["query"] == "x=1%202&y=%ED%95%9C"
+    assert echo["body"] == body.decode() and echo["body_len"] == len(body)
+    assert hdr(echo, "x-custom") == ["yes"]
+    assert hdr(echo, "x-drop") == []
+    assert hdr(echo, "x-forwarded-for") == ["203.0.113.9, 127.0.0.1"]
+    assert hdr(echo, "x-forwarded-proto") == ["http"]
+    assert hdr(echo, "x-forwarded-host") == [url.removeprefix("http://")]
+    assert hdr(echo, "x-request-id") == ["client-rid"]
+    assert r.headers["x-request-id"] == "client-rid"
+    # response side: end-to-end headers kept, hop-by-hop (and Connection-named) dropped
+    assert r.headers["x-upstream"] == "legacy"
+    assert "x-secret" not in r.headers
+
+
+def test_request_id_generated_when_absent(gateway):
+    url, _ = gateway
+    r = httpx.get(url + "/x")
+    assert len(r.headers["x-request-id"]) == 32
+    assert hdr(r.json(), "x-request-id") == [r.headers["x-request-id"]]
+
+
+def test_upstream_status_codes_stream_through(gateway):
+    url, _ = gateway
+    for code in (201, 204, 301, 404, 422, 500, 503):
+        r = httpx.get(url + f"/status/{code}", headers={"X-User-Id": LEGACY_USER})
+        assert r.status_code == code
+
+
+def test_sse_reaches_the_client_event_by_event(gateway, upstreams):
+    url, _ = gateway
+    canary = upstreams["canary"][0]
+    canary.release.clear()
+    canary.stream_finished.clear()
+    with httpx.stream("GET", url + "/sse", headers={"X-User-Id": CANARY_USER}, timeout=15) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = r.iter_lines()
+        assert next(lines) == "event: first"
+        assert next(lines) == "data: 1"
+        # the upstream is still holding the stream open: the first event was not buffered
+        assert not canary.stream_finished.is_set()
+        canary.release.set()
+        rest = list(lines)
+    assert "event: second" in rest and canary.stream_finished.is_set()
+
+
+def test_large_bodies_both_ways(gateway):
+    url, _ = gateway
+    r = httpx.post(url + "/upload", content=b"z" * 900_000, headers={"X-User-Id": LEGACY_USER})
+    assert r.json()["body_len"] == 900_000
+    r = httpx.get(url + "/big/5000000", headers={"X-User-Id": LEGACY_USER})
+    assert r.status_code == 200 and len(r.content) == 5_000_000
+
+
+def test_body_over_the_limit_is_413_json_and_not_forwarded(gateway, upstreams):
+    url, _ = gateway
+    legacy = upstreams["legacy"][0]
+    before = legacy.hits
+    r = httpx.post(url + "/upload", content=b"z" * 1_000_001)
+    assert r.status_code == 413
+    assert r.json()["code"] == "body_too_large" and r.json()["request_id"]
+
+    def chunked():
+        for _ in range(20):
+            yield b"z" * 100_000
+
+    r = httpx.post(url + "/upload", content=chunked())
+    assert r.status_code == 413
+    assert legacy.hits == before
+
+
+def test_upstream_timeout_is_504_json(gateway):
+    url, _ = gateway
+    r = httpx.get(url + "/slow?s=3", headers={"X-User-Id": LEGACY_USER}, timeout=10)
+    assert r.status_code == 504
+    body = r.json()
+    assert body["code"] == "upstream_timeout" and body["request_id"] == r.headers["x-request-id"]
+    assert "Traceback" not in r.text
+
+
+def test_unreachable_legacy_is_502_json(upstreams):
+    dead = f"http://127.0.0.1:{free_port()}"
+    with running_gateway(legacy_url=dead, canary_url=upstreams["canary"][1]) as (url, _):
+        r = httpx.get(url + "/anything")
+        assert r.status_code == 502
+        assert r.json()["code"] == "upstream_unreachable"
+        assert r.headers["x-canary-target"] == "legacy"
+
+
+def test_unreachable_canary_fails_over_to_legacy_and_counts_a_canary_error(upstreams):
+    dead = f"http://127.0.0.1:{free_port()}"
+    legacy_url = upstreams["legacy"][1]
+    with running_gateway(legacy_url=legacy_url, canary_url=dead, canary_percent=100) as (url, app):
+        r = httpx.post(url + "/chat", json={"user_id": "anyone"})
+        assert r.status_code == 200 and r.json()["name"] == "legacy"
+        assert r.headers["x-canary-target"] == "legacy"
+        rows = {row.target: row for row in app.runtime.aggregator.drain()}
+        assert (rows["canary"].requests, rows["canary"].errors) == (1, 1)
+        assert (rows["legacy"].requests, rows["legacy"].successes) == (1, 1)
+        metrics = httpx.get(url + "/metrics").text
+        assert 'gateway_upstream_errors_total{kind="connect",target="canary"} 1.0' in metrics
+
+
+def test_canary_5xx_is_retried_on_legacy_only_where_opted_in(gateway, upstreams):
+    url, _ = gateway
+    r = httpx.get(url + "/status/503", headers={"X-User-Id": CANARY_USER})
+    assert r.status_code == 503 and r.headers["x-canary-target"] == "canary"
+    # /status/502 opts in: the canary's 502 is dropped and legacy answers (with its own 502)
+    r = httpx.get(url + "/status/502", headers={"X-User-Id": CANARY_USER})
+    assert r.json()["name"] == "legacy" and r.headers["x-canary-target"] == "legacy"
+
+
+def test_pinned_path_goes_to_its_target(gateway):
+    url, _ = gateway
+    r = httpx.get(url + "/only-canary/a", headers={"X-User-Id": LEGACY_USER})
+    assert r.json()["name"] == "canary"
+
+
+JSON = {"content-type": "application/json"}
+MALFORMED = [
+    ("invalid JSON body", {"content": b'{"user_id": "user_19"', "headers": JSON}),
+    ("number user_id", {"json": {"user_id": 19}}),
+    ("empty user_id", {"json": {"user_id": ""}}),
+    ("10 kB user_id", {"json": {"user_id": "u" * 10_000}}),
+    ("invalid UTF-8 body", {"content": b'{"user_id": "\xff"}', "headers": JSON}),
+    ("invalid UTF-8 header", {"headers": [("x-user-id", b"\xff\xfe")]}),
+    ("odd header bytes", {"headers": [("x-odd", b"caf\xe9\x80")]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("why", "kwargs"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_input_routes_to_legacy_and_the_gateway_keeps_serving(gateway, why, kwargs):
+    url, _ = gateway
+    r = httpx.post(url + "/chat", **kwargs)
+    assert r.status_code == 200, why
+    assert r.headers["x-canary-target"] == "legacy", why
+    assert httpx.get(url + "/healthz").status_code == 200
+
+
+def test_target_header_can_be_turned_off(upstreams):
+    with running_gateway(
+        legacy_url=upstreams["legacy"][1], canary_url=upstreams["canary"][1],
+        target_header_enabled=False,
+    ) as (url, _):  # fmt: skip
+        r = httpx.get(url + "/x")
+        assert r.status_code == 200 and "x-canary-target" not in r.headers
+
+
+def test_own_endpoints_are_not_proxied_nor_counted(upstreams):
+    legacy, legacy_url = upstreams["legacy"]
+    with running_gateway(legacy_url=legacy_url, canary_url=upstreams["canary"][1]) as (url, app):
+        before = legacy.hits
+        assert httpx.get(url + "/healthz").json() == {"status": "ok"}
+        ready = httpx.get(url + "/readyz")
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+        assert httpx.get(url + "/metrics").status_code == 200
+        assert httpx.get(url + "/admin/rollout").status_code == 404  # no rollout attached
+        assert legacy.hits == before
+        assert app.runtime.aggregator.drain() == []
+
+
+def test_readyz_is_503_when_an_upstream_is_down(upstreams):
+    dead = f"http://127.0.0.1:{free_port()}"
+    with running_gateway(legacy_url=upstreams["legacy"][1], canary_url=dead) as (url, _):
+        r = httpx.get(url + "/readyz")
+        assert r.status_code == 503
+        checks = r.json()["checks"]
+        assert checks["legacy"]["ok"] is True
+        assert checks["canary"] == {
+            "ok": False,
+            "url": dead + "/health",
+            "error": "upstream_unreachable",
+        }
+
+
+def test_outcomes_are_recorded_for_the_controller_and_prometheus(upstreams):
+    with running_gateway(
+        legacy_url=upstreams["legacy"][1], canary_url=upstreams["canary"][1], canary_percent=100,
+    ) as (url, app):  # fmt: skip
+        for code in (200, 200, 302, 404, 500, 503):
+            httpx.get(url + f"/status/{code}", headers={"X-User-Id": "x"})
+        rows = app.runtime.aggregator.drain()
+        canary = [r for r in rows if r.target == "canary"]
+        assert sum(r.requests for r in canary) == 6
+        assert sum(r.successes for r in canary) == 3
+        assert sum(r.errors for r in canary) == 2
+        metrics = httpx.get(url + "/metrics").text
+        assert 'gateway_requests_total{status_class="5xx",target="canary"} 2.0' in metrics
+        assert 'gateway_request_duration_seconds_count{target="canary"} 6.0' in metrics
+        assert "gateway_canary_percent 100.0" in metrics
