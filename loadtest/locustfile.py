@@ -5,16 +5,20 @@ user id, sent as `X-User-Id` and in the chat body, so the gateway keeps that use
 the canary percentage shows in the traffic split. Messages come from `loadtest.workload`.
 
 A chat fails in the report unless it is 200 with a JSON body that has `content`; health and docs
-fail on any non-2xx. Run it through `python -m loadtest.run`, or directly with
+fail on any non-2xx. At exit the `<prefix>_stats.csv` is rewritten from the final numbers:
+Locust refreshes it only once a second, so the file would otherwise miss the last second and
+disagree with the console summary. Run it through `python -m loadtest.run`, or directly with
 `locust -f loadtest/locustfile.py --host http://127.0.0.1:8080`. Never import this module from
 tests or tools: importing Locust monkey-patches the process with gevent.
 """
 
 from __future__ import annotations
 
+import csv
 import random
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from loadtest.workload import TASK_WEIGHTS, chat_body, next_user_id, pick_message
 
@@ -53,3 +57,17 @@ def _json_or_empty(response) -> dict:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+@events.init.add_listener
+def _on_init(environment, **_kwargs) -> None:
+    environment.events.quit.add_listener(lambda **_: write_final_stats(environment))
+
+
+def write_final_stats(environment) -> None:
+    """Rewrite `<prefix>_stats.csv` with the final totals (runs after the users have stopped)."""
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if not prefix:
+        return
+    with open(f"{prefix}_stats.csv", "w", encoding="utf-8", newline="") as handle:
+        StatsCSV(environment, PERCENTILES_TO_REPORT).requests_csv(csv.writer(handle))

@@ -9,42 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from canary_service.app import create_app as create_canary
-from canary_service.settings import CanarySettings
-from common.settings import load_settings
-from gateway.app import create_app as create_gateway
-from gateway.settings import GatewaySettings
-from legacy_service.app import create_app as create_legacy
-from legacy_service.settings import LegacySettings
 from loadtest import probe
 from loadtest.probe import CANARY_PIN_USER, LEGACY_PIN_USER, Attempt, SideReport
+from tests.loadtest.conftest import service_apps
 from tests.support.servers import serve_app
-
-
-def services(rate_limit: str):
-    legacy = create_legacy(load_settings(LegacySettings, rate_limit=rate_limit))
-    canary = create_canary(load_settings(CanarySettings, rate_limit=rate_limit))
-    return legacy, canary
 
 
 @pytest.fixture
 def tight_services() -> Iterator[tuple[str, str]]:
     """Services with the faithful per-IP limit shape, only smaller, so the probe sees 429s."""
-    legacy, canary = services("5/minute")
+    legacy, canary = service_apps("5/minute")
     with serve_app(legacy) as legacy_url, serve_app(canary) as canary_url:
         yield legacy_url, canary_url
-
-
-@pytest.fixture
-def stack() -> Iterator[str]:
-    """Legacy and canary behind a gateway at a static 50%, no rollout store."""
-    legacy, canary = services("1000/second")
-    with serve_app(legacy) as legacy_url, serve_app(canary) as canary_url:
-        settings = load_settings(
-            GatewaySettings, legacy_url=legacy_url, canary_url=canary_url, canary_percent=50
-        )
-        with serve_app(create_gateway(settings)) as gateway_url:
-            yield gateway_url
 
 
 def bucket(user_id: str) -> int:
