@@ -71,7 +71,8 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 
 async def _on_api_error(request: Request, exc: ApiError) -> JSONResponse:
     log.info("legacy.api_error", path=request.url.path, status_code=exc.status_code)
-    return JSONResponse(exc.status_code, api_error_body(exc.status_code, exc.message))
+    content = api_error_body(exc.status_code, exc.message)
+    return JSONResponse(status_code=exc.status_code, content=content)
 
 
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:

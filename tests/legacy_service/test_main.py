@@ -1,0 +1,51 @@
+"""`python -m legacy_service` as a real process: serves /health on its port, refuses bad config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.support.servers import free_port, wait_http_ok
+
+pytestmark = pytest.mark.slow
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEGACY_")}
+    env.update(extra)
+    return env
+
+
+def test_module_serves_health():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "legacy_service"],
+        env=_env(LEGACY_PORT=str(port), LEGACY_LOG_LEVEL="WARNING"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/health")
+        body = httpx.get(f"http://127.0.0.1:{port}/health").json()
+        assert (body["status"], body["pipeline_ready"]) == ("healthy", True)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("name", "value"), [("LEGACY_RATE_LIMIT", "lots"), ("LEGACY_PORT", "x")])
+def test_bad_settings_exit_2_naming_the_variable(name, value):
+    result = subprocess.run(
+        [sys.executable, "-m", "legacy_service"],
+        env=_env(**{name: value}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert name in result.stderr
+    assert "Traceback" not in result.stderr
