@@ -75,8 +75,12 @@ class Controller:
         return verdict
 
     def observe(self, state: RolloutState, now: float) -> Verdict:
-        """Read one window per distinct rule window and assess them (sync; store I/O)."""
-        until = int(now) + 1
+        """Read one window per distinct rule window and assess them (sync; store I/O).
+
+        A window is the last `w` whole seconds, `[now - w, now)`: the current second is still
+        filling in every process and would only add noise.
+        """
+        until = int(now)
         floor = int(state.started_at) if state.started_at is not None else 0
         try:
             stats: dict[int, WindowStats] = {

@@ -1,0 +1,76 @@
+"""rollout/settings.py: defaults, demo profile, validation naming the variable."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from common.settings import SettingsError, load_settings
+from rollout.settings import RolloutSettings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("ROLLOUT_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_are_the_runbook():
+    s = load_settings(RolloutSettings)
+    assert s.stages == [5, 10, 25, 50, 100]
+    assert s.soak_seconds == [86400, 86400, 172800, 259200]
+    assert (s.breach_error_rate, s.error_window_seconds) == (0.05, 300)
+    assert (s.breach_p95_ms, s.p95_window_seconds) == (20_000, 600)
+    assert (s.breach_success_rate, s.success_window_seconds) == (0.90, 300)
+    assert (s.warn_error_rate, s.warn_p95_ms, s.warn_success_rate) == (0.02, 17_000, 0.93)
+    assert s.breach_action == "rollback" and s.auto_advance is False
+    assert s.poll_interval_seconds <= 0.5
+    assert s.sqlite_path == "ion-rollout.db"
+
+
+def test_demo_profile_and_explicit_override(monkeypatch):
+    monkeypatch.setenv("ROLLOUT_PROFILE", "demo")
+    monkeypatch.setenv("ROLLOUT_MIN_SAMPLES", "3")
+    s = load_settings(RolloutSettings)
+    assert s.soak_seconds == [5, 5, 5, 5]
+    assert s.error_window_seconds == 30 and s.check_interval_seconds == 1.0
+    assert s.min_samples == 3
+
+
+def test_lists_from_env_in_either_form(monkeypatch):
+    monkeypatch.setenv("ROLLOUT_STAGES", "[20, 100]")
+    monkeypatch.setenv("ROLLOUT_SOAK_SECONDS", "60")
+    s = load_settings(RolloutSettings)
+    assert (s.stages, s.soak_seconds) == ([20, 100], [60])
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"ROLLOUT_STAGES": "10,5,100", "ROLLOUT_SOAK_SECONDS": "1,1"}, "ROLLOUT_STAGES"),
+        ({"ROLLOUT_STAGES": "5,50", "ROLLOUT_SOAK_SECONDS": "1"}, "ROLLOUT_STAGES"),
+        ({"ROLLOUT_STAGES": "0,100", "ROLLOUT_SOAK_SECONDS": "1"}, "ROLLOUT_STAGES"),
+        ({"ROLLOUT_SOAK_SECONDS": "1,2"}, "ROLLOUT_SOAK_SECONDS"),
+        ({"ROLLOUT_STORE_URL": "redis://localhost:6379"}, "ROLLOUT_STORE_URL"),
+        ({"ROLLOUT_STORE_URL": "ion.db"}, "ROLLOUT_STORE_URL"),
+        ({"ROLLOUT_BREACH_ERROR_RATE": "1.5"}, "ROLLOUT_BREACH_ERROR_RATE"),
+        ({"ROLLOUT_WARN_ERROR_RATE": "0.1"}, "ROLLOUT_WARN_ERROR_RATE"),
+        ({"ROLLOUT_WARN_SUCCESS_RATE": "0.5"}, "ROLLOUT_WARN_SUCCESS_RATE"),
+        ({"ROLLOUT_ERROR_WINDOW_SECONDS": "0"}, "ROLLOUT_ERROR_WINDOW_SECONDS"),
+        ({"ROLLOUT_POLL_INTERVAL_SECONDS": "2"}, "ROLLOUT_POLL_INTERVAL_SECONDS"),
+        ({"ROLLOUT_BREACH_ACTION": "panic"}, "ROLLOUT_BREACH_ACTION"),
+        ({"ROLLOUT_MIN_SAMPLES": "0"}, "ROLLOUT_MIN_SAMPLES"),
+    ],
+)
+def test_invalid_values_name_the_variable(monkeypatch, env, names):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError, match=names):
+        load_settings(RolloutSettings)
+
+
+def test_absolute_sqlite_path():
+    s = load_settings(RolloutSettings, store_url="sqlite:////tmp/x/ion.db")
+    assert s.sqlite_path == "/tmp/x/ion.db"

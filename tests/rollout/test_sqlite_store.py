@@ -1,0 +1,114 @@
+"""rollout/sqlite_store.py: CAS under concurrent writers, restart, aggregates, lease."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gateway.aggregate import LatencyHistogram, TargetSecond
+from rollout.machine import PROGRESSING, RolloutState
+from rollout.sqlite_store import SqliteStore
+from rollout.store import Conflict, HistoryEntry, StoreError, open_store
+
+
+@pytest.fixture
+def path(tmp_path) -> str:
+    return str(tmp_path / "rollout.db")
+
+
+def entry(verb: str, to_percent: int) -> HistoryEntry:
+    return HistoryEntry(1.0, "tester", verb, "why", "idle", PROGRESSING, 0, to_percent, {"n": 1})
+
+
+def row(second: int, target: str, requests: int, errors: int, latency_ms: float) -> TargetSecond:
+    hist = LatencyHistogram()
+    hist.add(latency_ms, requests)
+    return TargetSecond(second, target, requests, errors, requests - errors, hist)
+
+
+def test_fresh_store_is_idle_at_zero(path):
+    stored = SqliteStore(path).read()
+    assert (stored.state.status, stored.state.percent, stored.version) == ("idle", 0, 0)
+
+
+def test_two_concurrent_writers_exactly_one_wins(path):
+    stores = [SqliteStore(path), SqliteStore(path)]  # two "processes" on one file
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def write(store: SqliteStore, percent: int) -> None:
+        barrier.wait()
+        try:
+            results.append(
+                store.compare_and_set(0, RolloutState(PROGRESSING, percent, 0), [entry("s", 5)], 2)
+            )
+        except Conflict as exc:
+            results.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=(s, p)) for s, p in zip(stores, (5, 10), strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    assert len(results) == 2 and len(conflicts) == 1
+    assert conflicts[0].current.version == 1
+    assert "version 1" in str(conflicts[0]) and PROGRESSING in str(conflicts[0])
+    assert len(stores[0].history()) == 1  # the loser wrote no history either
+
+
+def test_restart_keeps_state_history_and_verdict(path):
+    store = SqliteStore(path)
+    state = RolloutState(PROGRESSING, 25, 2, "salt", 10.0, 20.0)
+    store.compare_and_set(0, state, [entry("start", 5), entry("advance", 25)], 30.0)
+    store.record_verdict({"verdict": "healthy"})
+    store.close()
+    reopened = SqliteStore(path)
+    stored = reopened.read()
+    assert (stored.state, stored.version, stored.updated_at) == (state, 1, 30.0)
+    assert [e.verb for e in reopened.history()] == ["advance", "start"]  # newest first
+    assert reopened.history(1)[0].details == {"n": 1}
+    assert reopened.last_verdict() == {"verdict": "healthy"}
+
+
+def test_window_sums_rows_and_merges_histograms(path):
+    store = SqliteStore(path)
+    store.append_aggregates([row(100, "canary", 10, 1, 50.0), row(100, "legacy", 90, 0, 5.0)])
+    store.append_aggregates([row(100, "canary", 10, 1, 50.0), row(101, "canary", 20, 10, 900.0)])
+    store.append_aggregates([row(102, "canary", 5, 5, 1.0)])
+    stats = store.window("canary", 100, 102)  # [100, 102): the 102 row is outside
+    assert (stats.requests, stats.errors, stats.successes) == (40, 12, 28)
+    assert stats.latency.total == 40
+    assert stats.latency.quantile(0.5) == pytest.approx(50.0, rel=0.02)
+    assert stats.latency.quantile(0.95) == pytest.approx(900.0, rel=0.02)
+    assert store.window("legacy", 0, 1000).requests == 90
+
+
+def test_prune_drops_only_old_rows(path):
+    store = SqliteStore(path)
+    store.append_aggregates([row(s, "canary", 1, 0, 1.0) for s in range(100, 110)])
+    assert store.prune(105) == 5
+    assert store.window("canary", 0, 10_000).requests == 5
+
+
+def test_lease_is_exclusive_until_it_expires(path):
+    a, b = SqliteStore(path), SqliteStore(path)
+    assert a.acquire_lease("a", 10, now=0)
+    assert not b.acquire_lease("b", 10, now=5)
+    assert a.acquire_lease("a", 10, now=8)  # renew: now valid until 18
+    assert not b.acquire_lease("b", 10, now=17)
+    assert b.acquire_lease("b", 10, now=18.5)  # expired: taken over
+    assert not a.acquire_lease("a", 10, now=19)
+    b.release_lease("b")
+    assert a.acquire_lease("a", 10, now=20)
+
+
+def test_open_store_by_url_and_unopenable_path(tmp_path):
+    assert isinstance(open_store(f"sqlite:///{tmp_path}/x.db"), SqliteStore)
+    with pytest.raises(StoreError, match="cannot open"):
+        SqliteStore(str(tmp_path / "missing-dir" / "x.db"))
+    with pytest.raises(StoreError, match="unsupported"):
+        open_store("redis://localhost")
