@@ -121,7 +121,7 @@ def _add_middleware(app: FastAPI, settings: CanarySettings) -> None:
     app.add_middleware(RequestLogMiddleware, metrics=metrics, trusted_proxies=trusted)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.cors_origins,
+        allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization"],
     )

@@ -6,11 +6,14 @@ instead of surfacing later as a confusing 500 in the middle of a rollout demo.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings
 from legacy_service.ratelimit import DEFAULT_TRUSTED_PROXIES, parse_networks, parse_rate
+from legacy_service.settings import StrList, split_list
 
 
 class CanarySettings(ServiceSettings):
@@ -24,9 +27,9 @@ class CanarySettings(ServiceSettings):
     version: str = "1.0.0"
 
     rate_limit: str = "30/minute"
-    trusted_proxies: list[str] = Field(default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES))
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
-    max_body_bytes: int = Field(64 * 1024, gt=0)
+    trusted_proxies: StrList = DEFAULT_TRUSTED_PROXIES
+    cors_origins: StrList = ("*",)
+    max_body_bytes: int = Field(1_048_576, gt=0)
     admin_token: str | None = None
 
     gemini_api_key: str | None = None
@@ -57,9 +60,15 @@ class CanarySettings(ServiceSettings):
         parse_rate(value)
         return value.strip()
 
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        """JSON (`["a","b"]`) or comma-separated, as the legacy settings accept."""
+        return split_list(value)
+
     @field_validator("trusted_proxies")
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         parse_networks(value)
         return value
 

@@ -22,6 +22,7 @@ from common.settings import SettingsError, load_settings
         ("CANARY_GEMINI_BASE_URL", "ftp://x", "http"),
         ("CANARY_GEMINI_TIMEOUT_S", "0", "greater than 0"),
         ("CANARY_MAX_BODY_BYTES", "0", "greater than 0"),
+        ("CANARY_TRUSTED_PROXIES", "not-an-ip", "does not appear to be an IPv4 or IPv6"),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -49,4 +50,12 @@ def test_env_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(CanarySettings)
     assert settings.fault_error_rate == 0.05 and settings.fault_seed == 7
     assert settings.admin_token is None, "a blank token means the admin API is off"
-    assert settings.trusted_proxies == ["10.0.0.1"]
+    assert settings.trusted_proxies == ("10.0.0.1",)
+
+
+def test_lists_accept_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANARY_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")
+    monkeypatch.setenv("CANARY_CORS_ORIGINS", "https://a.example,https://b.example")
+    settings = load_settings(CanarySettings)
+    assert settings.trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
