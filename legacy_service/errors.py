@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,28 +63,32 @@ def validation_error_content(errors: list[dict[str, Any]]) -> dict[str, Any]:
     return {"detail": jsonable_encoder([tweak_error(error) for error in errors])}
 
 
-async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _on_validation_error(
+    service: str, request: Request, exc: RequestValidationError
+) -> JSONResponse:
     errors = exc.errors()
     summary = [{"type": e.get("type"), "loc": list(e.get("loc", ()))} for e in errors]
-    log.info("legacy.invalid_request", path=request.url.path, errors=summary)
+    log.info(f"{service}.invalid_request", path=request.url.path, errors=summary)
     return JSONResponse(status_code=422, content=validation_error_content(list(errors)))
 
 
-async def _on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-    log.info("legacy.api_error", path=request.url.path, status_code=exc.status_code)
+async def _on_api_error(service: str, request: Request, exc: ApiError) -> JSONResponse:
+    log.info(f"{service}.api_error", path=request.url.path, status_code=exc.status_code)
     content = api_error_body(exc.status_code, exc.message)
     return JSONResponse(status_code=exc.status_code, content=content)
 
 
-async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.error("legacy.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+async def _on_unhandled(service: str, request: Request, exc: Exception) -> JSONResponse:
+    log.error(f"{service}.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return JSONResponse(status_code=500, content=INTERNAL_ERROR_BODY)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(ApiError, _on_api_error)
-    app.add_exception_handler(Exception, _on_unhandled)
+def install_error_handlers(app: FastAPI, *, service: str = "legacy") -> None:
+    """`service` prefixes the log events (`legacy.invalid_request`), so a reusing service
+    (the canary) logs under its own name."""
+    app.add_exception_handler(RequestValidationError, partial(_on_validation_error, service))
+    app.add_exception_handler(ApiError, partial(_on_api_error, service))
+    app.add_exception_handler(Exception, partial(_on_unhandled, service))
 
 
 async def send_json(send: Any, status: int, content: dict[str, Any], headers=()) -> None:
@@ -103,8 +108,9 @@ class UnhandledErrorMiddleware:
     middleware stack, so it still gets security headers, a log line and a metric (Starlette's
     own server-error handler sits outside every user middleware)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, service: str = "legacy") -> None:
         self.app = app
+        self.event = f"{service}.unhandled_error"
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -120,9 +126,7 @@ class UnhandledErrorMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            log.error(
-                "legacy.unhandled_error", path=scope.get("path"), error_type=type(exc).__name__
-            )
+            log.error(self.event, path=scope.get("path"), error_type=type(exc).__name__)
             if started:
                 raise
             await send_json(send, 500, INTERNAL_ERROR_BODY)

@@ -9,9 +9,8 @@ import sys
 import httpx
 import pytest
 
+from legacy_service.__main__ import main
 from tests.support.servers import free_port, wait_http_ok
-
-pytestmark = pytest.mark.slow
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -20,6 +19,7 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_module_serves_health():
     port = free_port()
     process = subprocess.Popen(
@@ -38,14 +38,9 @@ def test_module_serves_health():
 
 
 @pytest.mark.parametrize(("name", "value"), [("LEGACY_RATE_LIMIT", "lots"), ("LEGACY_PORT", "x")])
-def test_bad_settings_exit_2_naming_the_variable(name, value):
-    result = subprocess.run(
-        [sys.executable, "-m", "legacy_service"],
-        env=_env(**{name: value}),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
-    assert name in result.stderr
-    assert "Traceback" not in result.stderr
+def test_bad_settings_exit_2_naming_the_variable(monkeypatch, capsys, name, value):
+    monkeypatch.setenv(name, value)
+    assert main() == 2
+    stderr = capsys.readouterr().err
+    assert name in stderr
+    assert "Traceback" not in stderr
