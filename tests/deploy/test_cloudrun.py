@@ -12,6 +12,8 @@ from deploy.cloudrun import CloudRun, DeployError, make_client
 from deploy.spec import PENDING_URL, desired_spec, desired_specs
 from tests.deploy.fake_cloudrun import FakeCloudRun
 
+pytestmark = pytest.mark.usefixtures("isolated_google_env")
+
 
 def quiet(_line: str) -> None:
     """`echo` for apply when the test does not read its progress lines."""

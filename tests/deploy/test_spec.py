@@ -8,6 +8,8 @@ from common.settings import SettingsError, load_settings
 from deploy.settings import DeploySettings, load_deploy_settings
 from deploy.spec import PENDING_URL, SecretRef, desired_spec, desired_specs, missing_inputs
 
+pytestmark = pytest.mark.usefixtures("isolated_google_env")
+
 BASE = {"project": "ion-test-project", "region": "us-central1"}
 
 

@@ -1,0 +1,98 @@
+"""`ion-deploy` end to end: argparse, settings, ADC, the real client, the fake API on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.cli import main
+from tests.deploy.conftest import PROJECT
+
+pytestmark = pytest.mark.usefixtures("isolated_google_env")
+
+
+@pytest.fixture
+def args(settings) -> list[str]:
+    return [
+        "--project",
+        PROJECT,
+        "--api-endpoint",
+        settings.api_endpoint,
+        "--registry",
+        "r.example/ion",
+    ]
+
+
+def test_plan_apply_plan_status(args, adc_file, fake, capsys) -> None:
+    assert main([*args, "plan"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("Plan: 3 to create, 0 to update.")
+
+    assert main([*args, "apply"]) == 0
+    out = capsys.readouterr().out
+    assert "  ion-gateway: https://ion-gateway-fake-uc.a.run.app" in out
+    assert out.index("+ create ion-api ...") < out.index("+ create ion-gateway ...")
+
+    assert main([*args, "plan"]) == 0
+    assert capsys.readouterr().out.startswith("No changes.")
+
+    assert main([*args, "status"]) == 0
+    assert "ion-api-canary [canary] CONDITION_SUCCEEDED" in capsys.readouterr().out
+    assert all(auth.startswith("Bearer ") for auth in fake.authorizations)
+
+
+def test_a_new_image_tag_plans_updates(args, adc_file, capsys) -> None:
+    assert main([*args, "apply"]) == 0
+    capsys.readouterr()
+    assert main(["--image-tag", "v2", *args, "plan"]) == 0
+    out = capsys.readouterr().out
+    assert "    image: r.example/ion/canary:latest -> r.example/ion/canary:v2" in out
+    assert out.rstrip().endswith("Plan: 0 to create, 3 to update.")
+
+
+def test_no_credentials_exit_2_and_say_how_to_log_in(args, fake, capsys) -> None:
+    assert main([*args, "plan"]) == 2
+    err = capsys.readouterr().err
+    assert "gcloud auth application-default login" in err
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in err
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    ("env", "argv", "message"),
+    [
+        ({}, ["plan"], "missing settings: DEPLOY_PROJECT"),
+        ({}, ["status"], "missing settings: DEPLOY_PROJECT"),
+        ({"DEPLOY_PROJECT": "no"}, ["plan"], "DEPLOY_PROJECT: Value error"),
+        (
+            {"DEPLOY_PROJECT": PROJECT, "DEPLOY_LEGACY_ENV": "{"},
+            ["plan"],
+            "DEPLOY_LEGACY_ENV: not valid JSON",
+        ),
+        (
+            {"DEPLOY_PROJECT": PROJECT, "DEPLOY_TIMEOUT_SECONDS": "9999"},
+            ["apply"],
+            "DEPLOY_TIMEOUT_SECONDS",
+        ),
+    ],
+)
+def test_bad_configuration_exits_2_naming_the_variable(
+    monkeypatch, capsys, env, argv, message
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_api_failures_exit_1_with_the_reason(args, adc_file, fake, capsys) -> None:
+    fake.deny = True
+    assert main([*args, "apply"]) == 1
+    assert "(FORBIDDEN): Permission 'run.services.get' denied" in capsys.readouterr().err
+
+
+def test_a_failed_deployment_exits_1(args, adc_file, fake, capsys) -> None:
+    fake.fail_operations = "Revision 'ion-api-00001-abc' is not ready and cannot serve traffic."
+    assert main([*args, "apply"]) == 1
+    err = capsys.readouterr().err
+    assert "creating service ion-api failed (INVALID_ARGUMENT): Revision" in err
+    writes = [(method, path) for method, path in fake.calls if method in {"POST", "PATCH"}]
+    assert len(writes) == 1, "stops at the first failure"
