@@ -42,7 +42,10 @@ class GatewaySettings(ServiceSettings):
     legacy_health_path: str = "/health"
     canary_health_path: str = "/health"
 
-    # Routing (DESIGN.md "Routing"). The static percent is used when no rollout store is attached.
+    # Routing (DESIGN.md "Routing"). `store`: the live percent comes from the rollout store
+    # (ROLLOUT_STORE_URL) and operators change it; `static`: GATEWAY_CANARY_PERCENT, fixed.
+    percent_source: Literal["store", "static"] = "store"
+    run_controller: bool = True  # compete for the controller lease in this process
     canary_percent: int = Field(0, ge=0, le=100)
     salt: str | None = Field(None, max_length=128)
     hash_variant: Literal["prefix8", "full"] = "prefix8"

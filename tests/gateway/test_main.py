@@ -1,0 +1,63 @@
+"""`python -m gateway` as a subprocess: proxies to the services in its env; bad env stops it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.gateway.upstreams import Upstream
+from tests.support.servers import free_port, serve_app, wait_http_ok
+
+
+@pytest.mark.slow
+def test_python_m_gateway_proxies_to_the_services_in_its_env(tmp_path):
+    legacy, canary = Upstream("legacy"), Upstream("canary")
+    with serve_app(legacy.app) as legacy_url, serve_app(canary.app) as canary_url:
+        port = free_port()
+        env = {
+            **os.environ,
+            "GATEWAY_PORT": str(port),
+            "GATEWAY_LEGACY_URL": legacy_url,
+            "GATEWAY_CANARY_URL": canary_url,
+            "GATEWAY_PERCENT_SOURCE": "static",
+            "GATEWAY_CANARY_PERCENT": "5",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway"], env=env, cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_http_ok(base + "/readyz")
+            sides = {
+                uid: httpx.get(base + "/x", headers={"X-User-Id": uid}).json()["name"]
+                for uid in ("user_19", "user_33", "alice", "bob")
+            }
+            assert sides == {"user_19": "canary", "user_33": "canary", "alice": "legacy",
+                             "bob": "legacy"}  # fmt: skip
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=15)
+        # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught
+        assert proc.returncode in (0, -15)
+        assert '"gateway.stopped"' in out.decode()
+        lines = [line for line in out.decode().splitlines() if '"gateway.request"' in line]
+        assert len(lines) == 4 and '"severity": "INFO"' in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [("GATEWAY_PORT", "eighty"), ("GATEWAY_CANARY_PERCENT", "101"),
+     ("GATEWAY_LEGACY_URL", "ftp://x"), ("GATEWAY_PINNED_PATHS", '{"/a": "blue"}')],
+)  # fmt: skip
+def test_a_bad_setting_stops_start_up_naming_the_variable(var, value):
+    env = {**os.environ, var: value, "GATEWAY_PERCENT_SOURCE": "static"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway"], env=env, capture_output=True, timeout=30
+    )
+    assert proc.returncode == 2
+    assert var in proc.stderr.decode()
