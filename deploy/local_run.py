@@ -71,8 +71,8 @@ def banner(settings: LocalRunSettings, tokens: Tokens, store: str) -> str:
         "Try next (in another shell):",
         f"  curl -si -X POST {gateway}/chat -H 'Content-Type: application/json' "
         '-H \'X-User-Id: alice\' -d \'{"message": "안녕하세요", "user_id": "alice"}\'',
-        f"  GATEWAY_URL={gateway} GATEWAY_ADMIN_TOKEN={tokens.gateway} "
-        f"ROLLOUT_STORE_URL={store} .venv/bin/ion-rollout status",
+        f"  ROLLOUT_ADMIN_URL={gateway} GATEWAY_ADMIN_TOKEN={tokens.gateway} "
+        ".venv/bin/ion-rollout status",
         f"  make demo        make probe        make load-light LOCUST_HOST={gateway}",
         "",
         "Ctrl-C stops all three.",
