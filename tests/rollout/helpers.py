@@ -1,0 +1,55 @@
+"""Shared test helpers: a tiny starlette app that mounts the rollout extension like the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+
+from gateway.aggregate import Aggregator
+from rollout.extension import GatewayRollout
+from rollout.store import StoreError
+
+
+def host_app(extension: GatewayRollout, aggregator: Aggregator | None = None) -> Starlette:
+    """What the gateway does with a RolloutExtension: mount routes, start/stop in the lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await extension.start(aggregator or Aggregator())
+        yield
+        await extension.stop()
+
+    return Starlette(routes=list(extension.routes), lifespan=lifespan)
+
+
+async def eventually(predicate: Callable[[], object], timeout: float = 5.0, what: str = "it"):
+    """Async twin of tests.support.servers.wait_until: poll with a deadline, fail loudly."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class FlakyStore:
+    """Fault injection: a real store whose reads and writes fail while `broken` is set."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.broken = False
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.inner, name)
+        if not callable(attr) or name == "close":
+            return attr
+
+        def call(*args, **kwargs):
+            if self.broken:
+                raise StoreError("disk I/O error (injected)")
+            return attr(*args, **kwargs)
+
+        return call

@@ -1,0 +1,129 @@
+"""rollout/admin_api.py through a real server on loopback: 200/401/404/409/422."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from rollout.extension import GatewayRollout
+from rollout.settings import RolloutSettings
+from rollout.sqlite_store import SqliteStore
+from tests.rollout.helpers import host_app
+from tests.support.servers import serve_app
+
+TOKEN = "s3cret-token"
+
+
+def make_extension(tmp_path, token: str | None = TOKEN) -> GatewayRollout:
+    settings = RolloutSettings(store_url=f"sqlite:///{tmp_path}/r.db", profile="demo")
+    store = SqliteStore(settings.sqlite_path)
+    return GatewayRollout(
+        settings,
+        admin_token=token,
+        registry=CollectorRegistry(),
+        store=store,
+        run_controller=False,
+    )
+
+
+@pytest.fixture
+def api(tmp_path):
+    ext = make_extension(tmp_path)
+    with serve_app(host_app(ext)) as url:
+        auth = {"authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=url, headers=auth, timeout=5.0) as client:
+            yield client
+
+
+def test_status_of_a_fresh_store(api):
+    response = api.get("/admin/rollout")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["state"], body["percent"], body["version"]) == ("idle", 0, 0)
+    assert body["stage"]["stages"] == [5, 10, 25, 50, 100]
+    assert body["last_verdict"] is None
+
+
+def test_full_rollout_through_every_verb(api):
+    started = api.post("/admin/rollout/start", json={"salt": "wave-2"}).json()
+    assert (started["state"], started["percent"], started["salt"]) == ("progressing", 5, "wave-2")
+    assert started["soak_left_seconds"] == pytest.approx(5, abs=1)
+    assert api.post("/admin/rollout/advance").json()["percent"] == 10
+    assert api.post("/admin/rollout/pause", json={"reason": "lunch"}).json()["state"] == "paused"
+    assert api.post("/admin/rollout/resume").json()["state"] == "progressing"
+    for _ in range(3):
+        last = api.post("/admin/rollout/advance").json()
+    assert (last["state"], last["percent"]) == ("completed", 100)
+    rolled = api.post("/admin/rollout/rollback", json={"reason": "pager", "emergency": True})
+    assert (rolled.json()["state"], rolled.json()["percent"]) == ("rolled_back", 0)
+    history = api.get("/admin/rollout/history", params={"limit": 2}).json()["history"]
+    assert [h["verb"] for h in history] == ["rollback", "advance"]
+    assert history[0]["reason"] == "pager" and history[0]["details"] == {"emergency": True}
+    assert history[0]["actor"].startswith("operator@127.0.0.1")
+
+
+def test_invalid_transition_is_409_naming_the_state(api):
+    response = api.post("/admin/rollout/advance")
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "cannot advance while idle",
+        "code": "invalid_transition",
+        "state": "idle",
+    }
+
+
+def test_stale_expected_version_is_a_cas_conflict(api):
+    api.post("/admin/rollout/start")
+    response = api.post("/admin/rollout/advance", json={"expected_version": 0})
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["state"], body["version"]) == ("conflict", "progressing", 1)
+    assert api.get("/admin/rollout").json()["percent"] == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "code"),
+    [
+        ("/admin/rollout/start", b"{not json", "invalid_json"),
+        ("/admin/rollout/start", b"[1, 2]", "invalid_body"),
+        ("/admin/rollout/start", b'{"salt": 5}', "invalid_body"),
+        ("/admin/rollout/start", b'{"salt": "' + b"x" * 65 + b'"}', "invalid_body"),
+        ("/admin/rollout/start", b'{"sault": "typo"}', "invalid_body"),
+        ("/admin/rollout/rollback", b'{"reason": ["a"]}', "invalid_body"),
+        ("/admin/rollout/advance", b'{"expected_version": "1"}', "invalid_body"),
+    ],
+)
+def test_bad_bodies_are_422(api, path, content, code):
+    response = api.post(path, content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["code"] == code
+    assert api.get("/admin/rollout").json()["version"] == 0  # nothing applied
+
+
+def test_bad_history_limit_is_422(api):
+    response = api.get("/admin/rollout/history", params={"limit": "many"})
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_query")
+
+
+def test_unknown_verb_is_404(api):
+    response = api.post("/admin/rollout/explode")
+    assert (response.status_code, response.json()["code"]) == (404, "unknown_verb")
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", f"Basic {TOKEN}", "Bearer"])
+def test_wrong_or_missing_token_is_401(api, header):
+    headers = {"authorization": header} if header else {}
+    with httpx.Client(base_url=str(api.base_url), headers=headers) as anonymous:
+        for response in (anonymous.get("/admin/rollout"), anonymous.post("/admin/rollout/start")):
+            assert response.status_code == 401
+            assert response.json()["code"] == "unauthorized"
+    assert api.get("/admin/rollout").json()["state"] == "idle"
+
+
+def test_no_token_configured_turns_the_api_off(tmp_path):
+    with serve_app(host_app(make_extension(tmp_path, token=None))) as url:
+        for method, path in [("GET", "/admin/rollout"), ("POST", "/admin/rollout/start")]:
+            response = httpx.request(method, url + path, headers={"authorization": "Bearer x"})
+            assert response.status_code == 404
+            assert response.json()["code"] == "admin_disabled"

@@ -1,0 +1,79 @@
+"""rollout/cli.py against a real admin API on loopback: printed numbers, exit codes, hints."""
+
+from __future__ import annotations
+
+import pytest
+
+from rollout.cli import main
+from rollout.policy import MetricVerdict, Verdict
+from tests.rollout.helpers import host_app
+from tests.rollout.test_admin_api import TOKEN, make_extension
+from tests.support.servers import free_port, serve_app
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEWAY_ADMIN_TOKEN", TOKEN)
+    monkeypatch.delenv("ROLLOUT_ADMIN_URL", raising=False)
+    ext = make_extension(tmp_path)
+    with serve_app(host_app(ext)) as url:
+        monkeypatch.setenv("ROLLOUT_ADMIN_URL", url)
+        yield ext
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_verbs_and_status_with_the_last_verdict(served, capsys):
+    code, out, _ = run(capsys, "start", "--salt", "wave-2")
+    assert code == 0 and "progressing at 5% (stage 1/5) version 1" in out
+    assert "progressing at 10% (stage 2/5) version 2" in run(capsys, "advance")[1]
+    served._store.record_verdict(
+        Verdict(
+            "warn",
+            (
+                MetricVerdict("error_rate", "warn", 0.03, 0.02, 0.05, 0.01, 30, 240, 10),
+                MetricVerdict("p95_ms", "healthy", 1234.4, 17000, 20000, 15000, 30, 240, 10),
+                MetricVerdict("success_rate", "not_enough_data", None, 0.93, 0.9, 0.95, 30, 4, 10),
+            ),
+            at=0.0,
+        ).to_dict()
+    )
+    code, out, _ = run(capsys, "status")
+    assert code == 0
+    assert "progressing at 10%" in out and "soak left" in out
+    assert "last verdict: warn at 1970-01-01 00:00:00 UTC" in out
+    for text in ("3.00%", "2.00%", "5.00%", "1234 ms", "20000 ms", "30s", "240/10", "4/10"):
+        assert text in out, text
+    assert "not_enough_data" in out
+
+
+def test_rollback_reason_shows_in_history(served, capsys):
+    run(capsys, "start")
+    code, out, _ = run(capsys, "rollback", "--reason", "pager fired")
+    assert code == 0 and "rolled_back at 0% version 2" in out
+    code, out, _ = run(capsys, "history", "--limit", "5")
+    assert code == 0
+    assert "rollback" in out and "pager fired" in out and "progressing 5%" in out
+
+
+def test_refused_verb_prints_the_json_error(served, capsys):
+    code, _, err = run(capsys, "resume")
+    assert code == 1
+    assert "HTTP 409" in err and "cannot resume while idle" in err
+
+
+def test_wrong_token_hints_at_the_variable(served, capsys, monkeypatch):
+    monkeypatch.setenv("GATEWAY_ADMIN_TOKEN", "nope")
+    code, _, err = run(capsys, "status")
+    assert code == 1 and "HTTP 401" in err and "GATEWAY_ADMIN_TOKEN" in err
+
+
+def test_connection_refused_is_a_clear_message(capsys, monkeypatch):
+    monkeypatch.delenv("ROLLOUT_ADMIN_URL", raising=False)
+    url = f"http://127.0.0.1:{free_port()}"
+    code, _, err = run(capsys, "--url", url, "status")
+    assert code == 2 and "cannot reach the gateway" in err and url in err

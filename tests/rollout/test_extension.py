@@ -1,0 +1,101 @@
+"""rollout/extension.py: polling, flushing, fail-static on an unreadable store, metrics."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from gateway.aggregate import Aggregator
+from rollout.extension import GatewayRollout
+from rollout.machine import Advance, Start
+from rollout.settings import RolloutSettings
+from rollout.sqlite_store import SqliteStore
+from tests.rollout.helpers import FlakyStore, eventually
+
+
+@pytest.fixture
+def parts(tmp_path):
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db",
+        profile="demo",
+        poll_interval_seconds=0.02,
+        flush_interval_seconds=0.02,
+    )
+    store = FlakyStore(SqliteStore(settings.sqlite_path))
+    registry = CollectorRegistry()
+    ext = GatewayRollout(
+        settings, admin_token=None, registry=registry, store=store, run_controller=False
+    )
+    return ext, store, registry
+
+
+@pytest.mark.anyio
+async def test_state_changes_reach_routing_and_metrics(parts):
+    ext, store, registry = parts
+    await ext.start(Aggregator())
+    try:
+        assert ext.current().percent == 0
+        other = SqliteStore(store.inner.path)  # another process changes the state
+        await ext_service(ext).apply(Start(salt="abc"))
+        await ext_service(ext).apply(Advance())
+        await eventually(lambda: ext.current().percent == 10, what="percent 10")
+        assert ext.current().salt == "abc" and ext.current().version == other.read().version
+        assert registry.get_sample_value("rollout_canary_percent") == 10
+        assert registry.get_sample_value("rollout_state", {"state": "progressing"}) == 1
+        assert registry.get_sample_value("rollout_transitions_total", {"reason": "advance"}) == 1
+    finally:
+        await ext.stop()
+
+
+@pytest.mark.anyio
+async def test_unreadable_store_keeps_last_percent_and_says_so(parts):
+    ext, store, _ = parts
+    await ext.start(Aggregator())
+    try:
+        await ext_service(ext).apply(Start())
+        await eventually(lambda: ext.current().percent == 5, what="percent 5")
+        store.broken = True
+        await eventually(lambda: ext.readiness()["store"] == "unreadable", what="unreadable")
+        ready = ext.readiness()
+        assert ready["ok"] is True and ready["percent"] == 5 and ready["stale_seconds"] >= 0
+        assert ext.current().percent == 5  # fail-static
+        store.broken = False
+        await eventually(lambda: ext.readiness()["store"] == "ok", what="readable again")
+    finally:
+        await ext.stop()
+
+
+@pytest.mark.anyio
+async def test_flusher_appends_aggregates_and_keeps_them_while_store_is_down(parts):
+    ext, store, _ = parts
+    aggregator = Aggregator()
+    await ext.start(aggregator)
+    try:
+        store.broken = True
+        aggregator.record("canary", 500, 12.0, now=1000.2)
+        aggregator.record("canary", 200, 8.0, now=1000.7)
+        await eventually(lambda: aggregator._buckets, what="rows put back")  # restored
+        store.broken = False
+        await eventually(
+            lambda: store.inner.window("canary", 1000, 1001).requests == 2, what="flushed rows"
+        )
+        stats = store.inner.window("canary", 1000, 1001)
+        assert (stats.errors, stats.successes) == (1, 1)
+    finally:
+        await ext.stop()
+
+
+@pytest.mark.anyio
+async def test_stop_flushes_what_is_left(parts):
+    ext, store, _ = parts
+    aggregator = Aggregator()
+    await ext.start(aggregator)
+    aggregator.record("legacy", 200, 3.0, now=50.0)
+    await ext.stop()
+    assert store.inner.window("legacy", 50, 51).requests == 1
+
+
+def ext_service(ext: GatewayRollout):
+    service = ext.admin._service()
+    assert service is not None
+    return service
