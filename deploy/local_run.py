@@ -19,7 +19,15 @@ from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings, SettingsError, load_settings
 from deploy import local_supervisor as sup
-from deploy.local_stack import Ports, Tokens, base_url, build_specs, port_problems, resolve_tokens
+from deploy.local_stack import (
+    ChildSpec,
+    Ports,
+    Tokens,
+    base_url,
+    build_specs,
+    port_problems,
+    resolve_tokens,
+)
 
 
 class LocalRunSettings(ServiceSettings):
@@ -125,7 +133,13 @@ def run_stack(settings: LocalRunSettings, environ: Mapping[str, str]) -> int:
         restore()
 
 
-def supervise(settings, specs, children, stop, tokens) -> int:
+def supervise(
+    settings: LocalRunSettings,
+    specs: list[ChildSpec],
+    children: list[sup.Child],
+    stop: threading.Event,
+    tokens: Tokens,
+) -> int:
     """Start, wait for readiness, announce, watch. Returns the exit code."""
     try:
         for spec in specs:
