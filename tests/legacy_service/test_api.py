@@ -83,6 +83,13 @@ def test_persona_variety(client, message, persona, confidence):
     assert (body["persona_used"], body["confidence"]) == (persona, confidence)
 
 
+def test_inexact_confidence_reaches_the_client_exactly(client):
+    # urgent (빨리) + medium pace -> urgent-flowing-statement -> Nana 0.0+0.5+0.2+0.2
+    response = client.post("/chat", json={"message": "빨리 해주세요", "user_id": "u"})
+    assert response.json()["resonance_key"] == "urgent-flowing-statement"
+    assert '"confidence":0.8999999999999999' in response.text
+
+
 def test_chat_strips_and_ignores_extra_fields(client):
     body = {"message": "  안녕하세요  ", "user_id": "  u  ", "extra": 1}
     response = client.post("/chat", json=body)
@@ -167,13 +174,18 @@ def test_one_json_log_line_per_request(client):
     configure_logging("INFO", stream=stream)
     try:
         client.get("/", headers={"X-Forwarded-For": "198.51.100.7"})
+        client.post("/chat", json={"message": " ", "user_id": "u"})
     finally:
         configure_logging("INFO")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     requests = [line for line in lines if line["event"] == "legacy.request"]
-    assert len(requests) == 1
+    assert len(requests) == 2
     line = requests[0]
     assert line["severity"] == "INFO"
     assert (line["method"], line["path"], line["status_code"]) == ("GET", "/", 200)
     assert line["client_ip"] == "198.51.100.7"  # loopback peer is a trusted proxy by default
     assert isinstance(line["duration_ms"], float)
+    # bad input is logged with what was wrong (not the text itself) and its status
+    (invalid,) = [line for line in lines if line["event"] == "legacy.invalid_request"]
+    assert invalid["errors"] == [{"type": "value_error", "loc": ["body", "message"]}]
+    assert (requests[1]["status_code"], requests[1]["severity"]) == (422, "WARNING")
