@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from rollout.cli import main
 from rollout.policy import MetricVerdict, Verdict
+from rollout.sqlite_store import SqliteStore
 from tests.rollout.helpers import host_app
 from tests.rollout.test_admin_api import TOKEN, make_extension
-from tests.support.servers import free_port, serve_app
+from tests.support.servers import free_port, serve_app, wait_until
 
 
 @pytest.fixture
@@ -77,3 +84,32 @@ def test_connection_refused_is_a_clear_message(capsys, monkeypatch):
     url = f"http://127.0.0.1:{free_port()}"
     code, _, err = run(capsys, "--url", url, "status")
     assert code == 2 and "cannot reach the gateway" in err and url in err
+
+
+@pytest.mark.slow
+def test_controller_process_takes_the_lease_and_stops_on_sigterm(tmp_path):
+    store_path = tmp_path / "ctl.db"
+    env = {**os.environ, "ROLLOUT_STORE_URL": f"sqlite:///{store_path}", "ROLLOUT_PROFILE": "demo"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rollout.cli", "controller"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: store_path.exists(), 10, "the store file")
+        store = SqliteStore(str(store_path))
+        wait_until(
+            lambda: not store.acquire_lease("intruder", 0.001, time.time()), 10, "lease held"
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        out = proc.stdout.read()
+        assert '"event": "rollout.controller_started"' in out
+        assert '"event": "rollout.controller_stopped"' in out
+        assert store.acquire_lease("intruder", 0.001, time.time())  # released on shutdown
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
