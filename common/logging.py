@@ -28,8 +28,26 @@ def _add_severity(_logger: Any, method_name: str, event_dict: dict[str, Any]) ->
     return event_dict
 
 
+class _StandardStream:
+    """Writes to whatever `sys.stdout`/`sys.stderr` is at write time, not at configure time
+    (test runners swap them; a stream captured once may be closed by the next test)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        return getattr(sys, self.name).write(text)
+
+    def flush(self) -> None:
+        getattr(sys, self.name).flush()
+
+
 def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
     """Configure structlog to print one JSON object per line on `stream` (stdout by default)."""
+    if stream is None or stream is sys.stdout:
+        stream = _StandardStream("stdout")
+    elif stream is sys.stderr:
+        stream = _StandardStream("stderr")
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
@@ -42,8 +60,8 @@ def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
-        cache_logger_on_first_use=False,
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,  # reconfiguring (tests, CLIs) must take effect
     )
 
 
