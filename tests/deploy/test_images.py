@@ -59,7 +59,7 @@ def test_each_target_honours_port_and_has_a_healthcheck(stages, target) -> None:
     command = " ".join(stages[target].exec_form("CMD"))
     assert f'{prefix}_PORT="${{PORT:-8080}}"' in command
     assert f'{prefix}_HOST="${{{prefix}_HOST:-0.0.0.0}}"' in command
-    assert f"ion-{target}" in command or (target == "legacy" and "ion-legacy" in command)
+    assert command.endswith(f" ion-{target}"), "the console script the wheel installs"
     assert path in " ".join(stages[target].exec_form("HEALTHCHECK"))
 
 
