@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import structlog
 from prometheus_client import CollectorRegistry
 
 from canary_service.app import create_app
@@ -24,6 +25,15 @@ def make_settings(**overrides: Any) -> CanarySettings:
     base: dict[str, Any] = {"rate_limit": "100000/minute", "stream_chunk_delay_ms": 0}
     base.update(overrides)
     return CanarySettings(**base)
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """Undo any logging config another test left bound to a (now closed) captured stdout:
+    structlog's default factory resolves sys.stdout per logger, so our servers never write into
+    a dead stream."""
+    structlog.reset_defaults()
+    yield
 
 
 @contextmanager
