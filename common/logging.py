@@ -10,6 +10,7 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 _SEVERITY = {
@@ -38,8 +39,16 @@ class _StandardStream:
     def write(self, text: str) -> int:
         return getattr(sys, self.name).write(text)
 
+    def writelines(self, lines: list[str]) -> None:
+        getattr(sys, self.name).writelines(lines)
+
     def flush(self) -> None:
         getattr(sys, self.name).flush()
+
+
+def _dumps(obj: Any, **kw: Any) -> str:
+    """orjson: ~2x faster than json for the per-request line; non-ASCII stays readable UTF-8."""
+    return orjson.dumps(obj, default=kw.get("default", str)).decode("utf-8")
 
 
 def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
@@ -57,7 +66,7 @@ def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
             _add_severity,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
+            structlog.processors.JSONRenderer(serializer=_dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=stream),

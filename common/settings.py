@@ -6,10 +6,12 @@ offending environment variable, so a bad value stops start-up with a readable li
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceParseError
 
 
 class SettingsError(ValueError):
@@ -32,6 +34,10 @@ def load_settings(cls: type[S], **overrides: object) -> S:
     """Build `cls` from env (plus explicit overrides); raise SettingsError naming the vars."""
     try:
         return cls(**overrides)
+    except SourceParseError as exc:  # a list/map variable that is not valid JSON
+        match = re.search(r'field "([^"]+)"', str(exc))
+        name = env_name(cls, match.group(1)) if match else "a setting"
+        raise SettingsError(f"invalid settings: {name}: not valid JSON") from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,15 +45,19 @@ def test_python_m_gateway_proxies_to_the_services_in_its_env(tmp_path):
             out, _ = proc.communicate(timeout=15)
         # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught
         assert proc.returncode in (0, -15)
-        assert '"gateway.stopped"' in out.decode()
-        lines = [line for line in out.decode().splitlines() if '"gateway.request"' in line]
-        assert len(lines) == 4 and '"severity": "INFO"' in lines[0]
+        events = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+        assert events[-1]["event"] == "gateway.stopped"
+        requests = [e for e in events if e["event"] == "gateway.request"]
+        assert [e["target"] for e in requests] == ["canary", "canary", "legacy", "legacy"]
+        assert {e["severity"] for e in requests} == {"INFO"}
+        assert [e["bucket"] for e in requests] == [0, 1, 70, 20]
 
 
 @pytest.mark.parametrize(
     ("var", "value"),
     [("GATEWAY_PORT", "eighty"), ("GATEWAY_CANARY_PERCENT", "101"),
-     ("GATEWAY_LEGACY_URL", "ftp://x"), ("GATEWAY_PINNED_PATHS", '{"/a": "blue"}')],
+     ("GATEWAY_LEGACY_URL", "ftp://x"), ("GATEWAY_PINNED_PATHS", '{"/a": "blue"}'),
+     ("GATEWAY_PINNED_PATHS", "{not json"), ("GATEWAY_ALLOW_USERS", "[broken")],
 )  # fmt: skip
 def test_a_bad_setting_stops_start_up_naming_the_variable(var, value):
     env = {**os.environ, var: value, "GATEWAY_PERCENT_SOURCE": "static"}

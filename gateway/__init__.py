@@ -1,0 +1,1 @@
+"""The edge gateway: one stable URL, MD5-bucket routing, a fast streaming proxy."""
