@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import identity
-from gateway.errors import BodyTooLarge, GatewayError, UpstreamProtocol
+from gateway.errors import BodyTooLarge, GatewayError
 from gateway.headers import client_response_headers, request_id_from, upstream_request_headers
 from gateway.respond import send_json_error
 from gateway.routing import CANARY, LEGACY, choose
@@ -131,22 +131,40 @@ class Proxy:
         if self._target_header:
             headers.append((b"x-canary-target", target.encode()))
         headers.append((b"x-request-id", incoming.request_id.encode("latin-1")))
+        start = {"type": "http.response.start", "status": response.status, "headers": headers}
         status: int | None = response.status
         error_kind = None
         try:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            async for chunk in response.chunks():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except GatewayError as err:  # upstream broke mid-stream: the status is already sent
-            status, error_kind = None, (err.kind if not isinstance(err, UpstreamProtocol) else
-                                        "protocol")  # fmt: skip
-            self.rt.metrics.upstream_error(target, error_kind)
+            await self._send_body(response, send, start)
+        except GatewayError as err:  # the upstream broke while sending its body
+            status, error_kind = None, err.kind
+            self.rt.metrics.upstream_error(target, err.kind)
+            if not start.get("sent"):
+                await send_json_error(send, err.status, err.code, err.message,
+                                      incoming.request_id, target)  # fmt: skip
         except OSError:  # the client went away
             status, error_kind = CLIENT_CLOSED, "client_closed"
         finally:
-            response.close() if status is None or status == CLIENT_CLOSED else response.release()
+            if status is None or status == CLIENT_CLOSED:
+                response.close()
+            else:
+                response.release()
         self.rt.record(target, status, incoming, why, error_kind)
+
+    @staticmethod
+    async def _send_body(response, send, start: dict[str, Any]) -> None:
+        """Stream the body; a body that arrived whole goes out right behind its headers."""
+        chunks = response.chunks()
+        first = await anext(chunks, b"")
+        await send(start)
+        start["sent"] = True
+        if response.at_eof():
+            await send({"type": "http.response.body", "body": first, "more_body": False})
+            return
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _target_path(scope: dict[str, Any]) -> str:

@@ -38,6 +38,9 @@ class UpstreamResponse:
         except Exception as exc:
             raise from_client_exception(exc, self._target) from exc
 
+    def at_eof(self) -> bool:
+        return self._response.content.at_eof()
+
     def release(self) -> None:
         self._response.release()
 

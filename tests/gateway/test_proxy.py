@@ -235,3 +235,54 @@ def test_outcomes_are_recorded_for_the_controller_and_prometheus(upstreams):
         assert 'gateway_requests_total{status_class="5xx",target="canary"} 2.0' in metrics
         assert 'gateway_request_duration_seconds_count{target="canary"} 6.0' in metrics
         assert "gateway_canary_percent 100.0" in metrics
+
+
+class BrokenUpstream:
+    """A raw TCP server that promises 100 bytes, sends `partial`, then hangs up."""
+
+    def __init__(self, partial: bytes) -> None:
+        self.partial = partial
+
+    def __enter__(self) -> str:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        threading.Thread(target=self._serve, daemon=True).start()
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n" + self.partial)
+
+    def __exit__(self, *exc) -> None:
+        self.sock.close()
+
+
+def test_upstream_hanging_up_before_the_body_is_a_502_json(upstreams):
+    with BrokenUpstream(b"") as broken, running_gateway(
+        legacy_url=broken, canary_url=upstreams["canary"][1]
+    ) as (url, app):  # fmt: skip
+        r = httpx.get(url + "/x")
+        assert r.status_code == 502 and r.json()["code"] == "upstream_protocol_error"
+        rows = app.runtime.aggregator.drain()
+        assert [(row.target, row.errors) for row in rows] == [("legacy", 1)]
+
+
+def test_upstream_hanging_up_mid_body_cuts_the_response_and_counts_an_error(upstreams):
+    with BrokenUpstream(b"x" * 10) as broken, running_gateway(
+        legacy_url=broken, canary_url=upstreams["canary"][1]
+    ) as (url, app):  # fmt: skip
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(url + "/x")
+        assert httpx.get(url + "/healthz").status_code == 200
+        rows = app.runtime.aggregator.drain()
+        assert [(row.target, row.errors) for row in rows] == [("legacy", 1)]
