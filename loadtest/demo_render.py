@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -18,9 +19,9 @@ from rich.text import Text
 
 from loadtest.demo_ledger import CANARY, Ledger, StageTally, split_moves
 from loadtest.demo_summary import Summary
-from rollout.render import number, short_status, verdict_table
+from rollout.render import VERDICT_STYLE, number, short_status
 
-MAX_EVENTS = 10
+MAX_EVENTS = 6
 
 
 @dataclass
@@ -46,28 +47,28 @@ def stage_row(tally: StageTally) -> list[str]:
     canary_users = len(tally.users[CANARY])
     return [
         tally.label,
-        f"{tally.percent}%",
         pct(tally.expected_users),
-        f"{pct(tally.canary_user_share)} ({canary_users}/{tally.users_seen})",
-        f"{pct(tally.canary_request_share)} ({tally.requests[CANARY]}/{tally.total_requests})",
+        f"{pct(tally.canary_user_share)} {canary_users}/{tally.users_seen}",
+        f"{pct(tally.canary_request_share)} {tally.requests[CANARY]}/{tally.total_requests}",
         str(tally.total_errors),
     ]
 
 
 def stage_line(tally: StageTally) -> str:
     """One stage in one line, for plain (non-terminal) output."""
-    stage, plan, expected, users, requests, errors = stage_row(tally)
+    stage, expected, users, requests, errors = stage_row(tally)
     return (
-        f"{stage}: users on canary {users.strip()}, requests {requests.strip()}, "
-        f"expected users {expected.strip()} (plan {plan}), user errors {errors}"
+        f"{stage}: users on canary {users.strip()} (expected {expected.strip()}), "
+        f"requests on canary {requests.strip()}, user errors {errors}"
     )
 
 
 def stage_table(ledger: Ledger) -> Table:
-    table = Table(title="traffic per stage (through the gateway)", title_justify="left")
-    for name in ("stage", "plan", "expected users", "users on canary", "requests on canary"):
-        table.add_column(name, justify="right" if name != "stage" else "left")
-    table.add_column("user errors", justify="right")
+    """One row per stage; `expected users` is exact for this population (bucket < percent)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("stage")
+    for name in ("expected users", "users on canary", "requests on canary", "user errors"):
+        table.add_column(name, justify="right")
     for tally in ledger.stages:
         table.add_row(*stage_row(tally))
     return table
@@ -79,7 +80,19 @@ def flips_line(ledger: Ledger, rollback_at: float | None) -> Text:
     text = Text(f"users flipped back canary -> legacy while the stage grew: {len(flips)}")
     text.stylize(style)
     if returns:
-        text.append(f"   (sent home by the rollback: {len({m.user for m in returns})} users)")
+        text.append(f"   (sent home by the rollback: {len({m.user for m in returns})})")
+    return text
+
+
+def metric_line(m: dict[str, Any]) -> Text:
+    """`error_rate 7.18% breach (> 5.00%) over 30s, 376/10 samples`: one verdict number."""
+    name = m["metric"]
+    op = "<" if name == "success_rate" else ">"
+    limit = m["breach"] if m["verdict"] == "breach" else m["warn"]
+    text = Text(f"  {name:<13} {number(name, m['value']):>9}  ")
+    text.append(m["verdict"], style=VERDICT_STYLE.get(m["verdict"], ""))
+    text.append(f" ({op} {number(name, limit)}) over {m['window_seconds']}s, ")
+    text.append(f"{m['samples']}/{m['needed']} samples")
     return text
 
 
@@ -89,19 +102,17 @@ def status_block(status: dict[str, Any] | None) -> Group:
     parts: list[Any] = [Text(f"rollout: {short_status(status)}", style="bold")]
     verdict = status.get("last_verdict")
     if verdict:
-        parts.append(Text(f"last verdict: {verdict['verdict']} at {_clock(verdict.get('at'))}"))
-        parts.append(verdict_table(verdict.get("metrics", [])))
+        parts[0].append(f"   last verdict {verdict['verdict']} at {_clock(verdict.get('at'))}")
+        parts.extend(metric_line(m) for m in verdict.get("metrics", []))
     return Group(*parts)
 
 
 def render_board(board: Board) -> Panel:
     lines = [text for _, text in board.events[-MAX_EVENTS:]]
     body = Group(
-        Text("\n".join(lines) or "starting ..."),
-        Text(""),
+        Text("\n".join(lines) or "starting ...", no_wrap=True, overflow="ellipsis"),
         stage_table(board.ledger),
         flips_line(board.ledger, board.rollback_at),
-        Text(""),
         status_block(board.status),
     )
     return Panel(body, title=board.title, title_align="left")
