@@ -11,9 +11,8 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import ServiceSettings
+from common.settings import ServiceSettings, StrList, split_list
 from legacy_service.ratelimit import DEFAULT_TRUSTED_PROXIES, parse_networks, parse_rate
-from legacy_service.settings import StrList, split_list
 
 
 class CanarySettings(ServiceSettings):

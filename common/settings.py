@@ -2,15 +2,19 @@
 
 `load_settings(cls)` turns a validation error into `SettingsError`, whose message names every
 offending environment variable, so a bad value stops start-up with a readable line.
+
+List variables accept JSON (`["a","b"]`) or a comma-separated string (`a,b`): annotate the field
+`NoDecode` (`StrList` does) and give it a `mode="before"` validator returning `split_list(value)`.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceParseError
 
 
@@ -23,6 +27,20 @@ class ServiceSettings(BaseSettings):
 
 
 S = TypeVar("S", bound=BaseSettings)
+StrList = Annotated[tuple[str, ...], NoDecode]
+
+
+def split_list(value: Any) -> Any:
+    """`["a","b"]` (JSON) or `a, b` (commas, blanks dropped) from env; other values pass through.
+
+    pydantic-settings alone only takes JSON, and operators type `A=x,y` in shells and YAML.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def env_name(cls: type[BaseSettings], field: str) -> str:

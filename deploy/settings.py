@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
-from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
-from common.settings import ServiceSettings, SettingsError, env_name, load_settings
+from common.settings import ServiceSettings, load_settings
 
 
 class DeploySettings(ServiceSettings):
@@ -97,15 +96,6 @@ class DeploySettings(ServiceSettings):
 
 
 def load_deploy_settings(**overrides: object) -> DeploySettings:
-    """`load_settings`, plus a readable error for JSON-valued variables that do not parse.
-
-    pydantic-settings raises its own SettingsError for those before validation starts, naming
-    the field but not the variable; common's `load_settings` lets that through as is.
-    """
-    try:
-        return load_settings(DeploySettings, **overrides)
-    except PydanticSettingsError as exc:
-        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
-        raise SettingsError(
-            f"invalid settings: {env_name(DeploySettings, field)}: not valid JSON"
-        ) from None
+    """`load_settings(DeploySettings)`: a non-JSON map variable (`DEPLOY_GATEWAY_ENV`) is already
+    reported there by its variable name, like every other bad value."""
+    return load_settings(DeploySettings, **overrides)

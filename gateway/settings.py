@@ -11,21 +11,10 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.settings import ServiceSettings
+from common.settings import ServiceSettings, split_list
 
 Target = Literal["legacy", "canary"]
 IDENTITY_SOURCES = ("header", "query", "body")
-
-
-def _split_list(value: object) -> object:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return value
 
 
 class GatewaySettings(ServiceSettings):
@@ -77,7 +66,7 @@ class GatewaySettings(ServiceSettings):
     )
     @classmethod
     def _lists(cls, value: object) -> object:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("identity_sources")
     @classmethod

@@ -6,30 +6,17 @@ Validated once at start: a bad value stops the process with a message naming the
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from common.settings import ServiceSettings
+from common.settings import ServiceSettings, StrList, split_list
 from legacy_service.ratelimit import DEFAULT_TRUSTED_PROXIES, RateRule, parse_networks, parse_rate
 
 ENVIRONMENTS = ("development", "production", "staging", "test")
 TEST_RATE_LIMIT = "1000/second"
-
-
-def split_list(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.startswith("["):
-        return json.loads(text)
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-StrList = Annotated[tuple[str, ...], NoDecode]
 
 
 class LegacySettings(ServiceSettings):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.settings import ServiceSettings
+from common.settings import ServiceSettings, split_list
 
 SUPPORTED_STORE_SCHEMES = ("sqlite",)
 HOUR = 3600
@@ -26,14 +26,6 @@ DEMO_DEFAULTS: dict[str, Any] = {
     "min_samples": 10,
     "check_interval_seconds": 1.0,
 }
-
-
-def _int_list(value: Any) -> Any:
-    """Accept `5,10,25` or `[5, 10, 25]` from the environment; lists pass through."""
-    if isinstance(value, str):
-        text = value.strip().strip("[]")
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
 
 
 class RolloutSettings(ServiceSettings):
@@ -82,7 +74,8 @@ class RolloutSettings(ServiceSettings):
     @field_validator("stages", "soak_seconds", mode="before")
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
-        return _int_list(value)
+        """Accept `5,10,25` or `[5, 10, 25]` from the environment; lists pass through."""
+        return split_list(value)
 
     @field_validator("stages")
     @classmethod
