@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"ion-demo: {exc}", style="red", highlight=False)
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
-        console.print("ion-demo: interrupted; stack stopped, canary healed")
+        console.print("ion-demo: interrupted (canary healed, unfinished rollout rolled back)")
         return 130
     return report(console, summary, args.json_path)
 

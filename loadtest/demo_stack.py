@@ -78,7 +78,8 @@ def _wait_ready(children: list[sup.Child], timeout_s: float) -> None:
     try:
         sup.wait_ready(children, timeout_s, threading.Event())
     except sup.StackError as exc:
-        raise DemoError(f"the demo stack did not start: {exc}") from None
+        hint = "(a temporary run directory is removed at exit; --run-dir DIR keeps the logs)"
+        raise DemoError(f"the demo stack did not start: {exc}\n{hint}") from None
 
 
 @contextlib.contextmanager

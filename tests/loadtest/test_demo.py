@@ -347,3 +347,13 @@ def test_board_shows_stages_flips_and_the_verdict_numbers():
     assert "12.00%  breach (> 5.00%) over 30s, 80/10 samples" in text
     assert "while the stage grew: 2" in text  # no rollback time on the board yet
     assert "5%" in text and "50.0% 1/2" in text  # stage row: users on canary
+
+
+@pytest.mark.slow
+def test_a_stack_that_cannot_start_is_reported_with_the_childs_reason(monkeypatch, capsys):
+    monkeypatch.setenv("GATEWAY_ADMIN_TOKEN", "short")  # the gateway refuses tokens < 8 chars
+    port = free_port()
+    assert demo.main(["--fast", "--stack", "own", "--gateway-port", str(port)]) == 1
+    out = capsys.readouterr().out
+    assert "did not start" in out and "GATEWAY_ADMIN_TOKEN" in out and "--run-dir" in out
+    assert port_is_free("127.0.0.1", port)
