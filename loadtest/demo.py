@@ -53,23 +53,63 @@ class DemoSettings(ServiceSettings):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ion-demo", description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--gateway-url", default=DEFAULT_GATEWAY_URL, help="running gateway (%(default)s)")
-    add("--canary-url", default=DEFAULT_CANARY_URL, help="running canary (%(default)s)")
+    add(
+        "--gateway-url",
+        metavar="URL",
+        default=DEFAULT_GATEWAY_URL,
+        help="running gateway (%(default)s)",
+    )
+    add(
+        "--canary-url",
+        metavar="URL",
+        default=DEFAULT_CANARY_URL,
+        help="running canary (%(default)s)",
+    )
     add("--stack", choices=("auto", "attach", "own"), default="auto",
         help="attach to a running stack, start our own, or auto (attach if one runs)")  # fmt: skip
     add("--fast", action="store_true", help="tiny windows, few users, short holds (tests)")
     for name in ("gateway", "legacy", "canary"):
-        add(f"--{name}-port", type=int, default=0, help=f"own stack: {name} port (0: free)")
-    add("--run-dir", type=Path, help="own stack: keep logs and store here (default: temporary)")
-    add("--users", type=int, help="simulated users (200; fast 40)")
-    add("--rate", dest="rate_per_s", type=float, help="requests per second (40; fast 60)")
-    add("--concurrency", type=int, help="requests in flight at most (8; fast 6)")
-    add("--stage-hold", dest="stage_hold_s", type=float, help="seconds per stage (10; fast 1)")
-    add("--error-rate", dest="fault_error_rate", type=float, help="injected canary error rate")
-    add("--rollback-timeout", dest="rollback_timeout_s", type=float,
+        add(
+            f"--{name}-port",
+            metavar="PORT",
+            type=int,
+            default=0,
+            help=f"own stack: {name} port (0: free)",
+        )
+    add(
+        "--run-dir",
+        metavar="DIR",
+        type=Path,
+        help="own stack: keep logs and store here (default: temporary)",
+    )
+    add("--users", metavar="N", type=int, help="simulated users (200; fast 40)")
+    add(
+        "--rate",
+        metavar="PER_S",
+        dest="rate_per_s",
+        type=float,
+        help="requests per second (40; fast 60)",
+    )
+    add("--concurrency", metavar="N", type=int, help="requests in flight at most (8; fast 6)")
+    add(
+        "--stage-hold",
+        metavar="S",
+        dest="stage_hold_s",
+        type=float,
+        help="seconds per stage (10; fast 1)",
+    )
+    add("--error-rate", metavar="RATE", dest="fault_error_rate", type=float,
+        help="canary error rate to inject (0.5)")  # fmt: skip
+    add("--rollback-timeout", metavar="S", dest="rollback_timeout_s", type=float,
         help="seconds to wait for the controller (60; fast 15)")  # fmt: skip
     add("--no-live", action="store_true", help="plain narration lines instead of a live table")
-    add("--json", dest="json_path", type=Path, help="also write the summary as JSON here")
+    add(
+        "--json",
+        metavar="PATH",
+        dest="json_path",
+        type=Path,
+        help="also write the summary as JSON here",
+    )
     return parser
 
 
