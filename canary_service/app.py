@@ -4,9 +4,9 @@ Every seam is an argument, so tests need no patching: `registry` (metrics), `mod
 `ModelClient`; default: Gemini when `CANARY_GEMINI_API_KEY` is set, else the offline mock) and
 `rng` (fault randomness; default seeded by `CANARY_FAULT_SEED`).
 
-Middleware, outermost first: security headers → CORS → request log and metrics → body limit (413)
-→ rate limit (429) → fault injection → unhandled-error guard (500 JSON) → routes. Refusals by the
-service itself (413, 429) are logged and counted but never faulted.
+Error handlers, `/metrics` and the middleware stack are the legacy service's
+(`legacy_service.stack`), with fault injection just outside the unhandled-error guard: refusals by
+the service itself (413, 429) are logged and counted but never faulted.
 """
 
 from __future__ import annotations
@@ -16,27 +16,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
 from canary_service import admin, routes
 from canary_service.faults import FaultConfig, FaultState
 from canary_service.gemini import GeminiClient, ModelClient
 from canary_service.metrics import CanaryMetrics
-from canary_service.middleware import FaultInjectionMiddleware, RequestLogMiddleware
+from canary_service.middleware import FaultInjectionMiddleware
 from canary_service.responder import LumenResponder
 from canary_service.settings import CanarySettings
 from common.logging import get_logger
-from common.security import SecurityHeadersMiddleware
-from legacy_service.bodylimit import BodyLimitMiddleware
-from legacy_service.errors import UnhandledErrorMiddleware, install_error_handlers
-from legacy_service.ratelimit import (
-    DEFAULT_LIMITED_PATHS,
-    RateLimiter,
-    RateLimitMiddleware,
-    parse_networks,
-    parse_rate,
-)
+from legacy_service.ratelimit import DEFAULT_LIMITED_PATHS
+from legacy_service.stack import ServiceHooks, assemble
 
 RATE_LIMITED_PATHS = DEFAULT_LIMITED_PATHS | {"/chat/stream"}
 log = get_logger("canary_service.app")
@@ -92,40 +83,24 @@ def create_app(
     app.state.metrics = CanaryMetrics(app.state.registry)
     app.state.responder = LumenResponder(model, model_name=model_name)
     app.state.faults = FaultState(fault_config(settings), rng or random.Random(settings.fault_seed))
-    install_error_handlers(app)
     admin.install_admin_handlers(app)
     app.include_router(routes.router)
     app.include_router(admin.router)
-    _add_middleware(app, settings)
+    assemble(app, settings, _hooks(app.state.metrics, app.state.faults))
     return app
 
 
-def _add_middleware(app: FastAPI, settings: CanarySettings) -> None:
-    """Added innermost first: Starlette wraps each new middleware around the previous ones."""
-    metrics: CanaryMetrics = app.state.metrics
-    trusted = parse_networks(settings.trusted_proxies)
-    app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(FaultInjectionMiddleware, state=app.state.faults, metrics=metrics)
-    app.add_middleware(
-        RateLimitMiddleware,
-        limiter=RateLimiter(parse_rate(settings.rate_limit)),
-        trusted_proxies=trusted,
-        paths=RATE_LIMITED_PATHS,
-        on_reject=lambda ip, path: _rejected(metrics, "rate_limited", path),
+def _hooks(metrics: CanaryMetrics, faults: FaultState) -> ServiceHooks:
+    return ServiceHooks(
+        service="canary",
+        observe=lambda path, method, status, seconds: metrics.observe_request(
+            path, status, seconds
+        ),
+        on_reject=lambda reason, path: _rejected(metrics, reason, path),
+        observe_at_start=True,
+        limited_paths=RATE_LIMITED_PATHS,
+        inner=((FaultInjectionMiddleware, {"state": faults, "metrics": metrics}),),
     )
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        on_reject=lambda path: _rejected(metrics, "body_too_large", path),
-    )
-    app.add_middleware(RequestLogMiddleware, metrics=metrics, trusted_proxies=trusted)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Content-Type", "Authorization"],
-    )
-    app.add_middleware(SecurityHeadersMiddleware)
 
 
 def _rejected(metrics: CanaryMetrics, reason: str, path: str) -> None:

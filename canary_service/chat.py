@@ -17,21 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from canary_service.responder import LumenReply
-from legacy_service.resonance import Resonance, convert
+from legacy_service.pipeline import resonance_metadata
+from legacy_service.resonance import convert
 
 LUMEN_CONFIDENCE = 0.90
-
-
-def resonance_metadata(resonance: Resonance) -> dict[str, Any]:
-    rhythm, tone = resonance.rhythm, resonance.tone
-    return {
-        "rhythm": {
-            "pace": rhythm.pace,
-            "avg_length": rhythm.avg_sentence_length,
-            "punctuation_density": rhythm.punctuation_density,
-        },
-        "tone": {"primary": tone.primary, "confidence": tone.confidence, "secondary": None},
-    }
 
 
 def routing_metadata(reply: LumenReply) -> dict[str, Any]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field
 
 from canary_service import lumen
@@ -20,9 +19,9 @@ from canary_service.recommend import recommendation
 from canary_service.responder import LumenReply
 from canary_service.streaming import MEDIA_TYPE, STREAM_HEADERS, sse_stream
 from common.logging import get_logger
+from legacy_service.routes import service_info
 from legacy_service.schemas import ChatRequest, PersonalizedRecommendationRequest
 
-SERVICE_NAME = "내다AI Ion API"
 log = get_logger("canary_service.routes")
 router = APIRouter()
 
@@ -35,14 +34,7 @@ class CanaryChatRequest(ChatRequest):
 
 @router.get("/")
 async def root(request: Request) -> dict[str, Any]:
-    return {
-        "service": SERVICE_NAME,
-        "version": request.app.state.settings.version,
-        "status": "running",
-        "docs": "/docs",
-        "health": "/health",
-        "deployment": "canary",
-    }
+    return {**service_info(request.app.state.settings.version), "deployment": "canary"}
 
 
 @router.get("/health")
@@ -56,11 +48,6 @@ async def health(request: Request) -> dict[str, Any]:
         "model": state.responder.model_name,
         "faults_active": state.faults.config.active,
     }
-
-
-@router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _answer(request: Request, persona: lumen.LumenPersona, text: str) -> LumenReply:

@@ -1,8 +1,7 @@
 """App factory of the legacy ion-api: settings in, a FastAPI app out, every seam injectable.
 
-Middleware, outermost first (all plain ASGI so nothing buffers a streaming response):
-observation (log + metrics) -> security headers -> CORS -> rate limit -> body limit -> error guard.
-The rate limit runs before the body is read, so a flooding client costs little.
+Error handlers, `/metrics` and the middleware stack are the shared assembly (`stack.py`), which
+the canary reuses; this module adds the legacy routes, pipeline and metrics.
 """
 
 from __future__ import annotations
@@ -13,18 +12,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from starlette.middleware.cors import CORSMiddleware
 
 from common.logging import get_logger
-from common.security import SecurityHeadersMiddleware
-from legacy_service.bodylimit import BodyLimitMiddleware
-from legacy_service.errors import UnhandledErrorMiddleware, install_error_handlers
 from legacy_service.model import FailingModelClient, MockModelClient, ModelClient
-from legacy_service.observability import LegacyMetrics, RequestObservationMiddleware
+from legacy_service.observability import LegacyMetrics
 from legacy_service.pipeline import PersonaPipeline
-from legacy_service.ratelimit import RateLimiter, RateLimitMiddleware
 from legacy_service.routes import SERVICE_TITLE, router
 from legacy_service.settings import LegacySettings
+from legacy_service.stack import METRICS_PATH, ServiceHooks, assemble
 
 log = get_logger("legacy_service.app")
 
@@ -75,38 +70,21 @@ def create_app(
     )
     app.state.settings = settings
     app.state.pipeline = None
-    app.state.metrics = LegacyMetrics(registry or CollectorRegistry())
+    app.state.registry = registry or CollectorRegistry()
+    app.state.metrics = metrics = LegacyMetrics(app.state.registry)
     app.include_router(router)
-    install_error_handlers(app)
-    _add_middleware(app, settings, clock or time.monotonic)
+    hooks = ServiceHooks(
+        service="legacy",
+        observe=metrics.observer(_served_paths(app) | {METRICS_PATH}),
+        on_reject=metrics.count_rejection,
+        clock=clock or time.monotonic,
+    )
+    assemble(app, settings, hooks)
     return app
 
 
-def _add_middleware(app: FastAPI, settings: LegacySettings, clock: Callable[[], float]) -> None:
-    networks = settings.trusted_networks
-    metrics = app.state.metrics
-    # FastAPI nests included routers; list both levels so every served path gets its own label.
-    route_paths = frozenset(
+def _served_paths(app: FastAPI) -> frozenset[str]:
+    """FastAPI nests included routers; list both levels so every served path gets its own label."""
+    return frozenset(
         path for r in (*app.routes, *router.routes) if (path := getattr(r, "path", None))
-    )
-    app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        RateLimitMiddleware,
-        limiter=RateLimiter(settings.rate_rule, clock=clock),
-        trusted_proxies=networks,
-        on_reject=lambda ip, path: metrics.rate_limited.inc(),
-    )
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Content-Type", "Authorization"],
-    )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(
-        RequestObservationMiddleware,
-        metrics=metrics,
-        known_paths=route_paths,
-        trusted_proxies=networks,
     )

@@ -2,20 +2,29 @@
 (413, 429, 422) and errors count too, with the status the client really got.
 
 Paths outside the app's routes share one `other` label: scanners must not create series.
+The middleware is shared with the canary; what each records is its own `Observer`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from fastapi import Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 from common.logging import get_logger
 from legacy_service.ratelimit import IPNetwork, client_ip
 
 OTHER_PATH = "other"
+Observer = Callable[[str, str, int, float], None]  # (path, method, status, seconds)
 
 
 class LegacyMetrics:
@@ -50,6 +59,25 @@ class LegacyMetrics:
             registry=registry,
         )
 
+    def observer(self, known_paths: Collection[str]) -> Observer:
+        known = frozenset(known_paths)
+
+        def observe(path: str, method: str, status: int, seconds: float) -> None:
+            label = path if path in known else OTHER_PATH
+            self.requests.labels(label, method, str(status)).inc()
+            self.duration.labels(label).observe(seconds)
+
+        return observe
+
+    def count_rejection(self, reason: str, path: str) -> None:
+        if reason == "rate_limited":
+            self.rate_limited.inc()
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """`/metrics` of either service: the app's own registry, never the global one."""
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+
 
 def severity_for(status: int) -> str:
     if status >= 500:
@@ -58,21 +86,27 @@ def severity_for(status: int) -> str:
 
 
 class RequestObservationMiddleware:
-    """Plain ASGI, outermost: times the request, then logs `legacy.request` and records it."""
+    """Plain ASGI, outermost: times the request, logs `<service>.request` and calls `observe`.
+
+    `observe_at_start` samples at the response start instead of the last byte (the canary's
+    histogram is time to first byte, so a long SSE stream does not count as a slow request).
+    """
 
     def __init__(
         self,
         app: Any,
         *,
-        metrics: LegacyMetrics,
-        known_paths: Collection[str],
+        service: str,
+        observe: Observer,
         trusted_proxies: Collection[IPNetwork],
+        observe_at_start: bool = False,
     ) -> None:
         self.app = app
-        self.metrics = metrics
-        self.known_paths = frozenset(known_paths)
+        self.event = f"{service}.request"
+        self.observe = observe
+        self.observe_at_start = observe_at_start
         self.trusted_proxies = tuple(trusted_proxies)
-        self.log = get_logger("legacy_service.access")
+        self.log = get_logger(f"{service}_service.access")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -85,23 +119,26 @@ class RequestObservationMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if self.observe_at_start:
+                    self._observe(scope, status, time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, observing_send)
         finally:
-            self._record(scope, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            if not self.observe_at_start:
+                self._observe(scope, status, seconds)
+            self._log(scope, status, seconds)
 
-    def _record(self, scope: dict[str, Any], status: int, seconds: float) -> None:
-        path = scope.get("path", "")
-        label = path if path in self.known_paths else OTHER_PATH
-        method = scope.get("method", "")
-        self.metrics.requests.labels(label, method, str(status)).inc()
-        self.metrics.duration.labels(label).observe(seconds)
+    def _observe(self, scope: dict[str, Any], status: int, seconds: float) -> None:
+        self.observe(scope.get("path", ""), scope.get("method", ""), status, seconds)
+
+    def _log(self, scope: dict[str, Any], status: int, seconds: float) -> None:
         getattr(self.log, severity_for(status))(
-            "legacy.request",
-            method=method,
-            path=path,
+            self.event,
+            method=scope.get("method", ""),
+            path=scope.get("path", ""),
             client_ip=client_ip(scope, self.trusted_proxies),
             status_code=status,
             duration_ms=round(seconds * 1000, 2),

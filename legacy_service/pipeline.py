@@ -20,8 +20,10 @@ FALLBACK_CONTENT = "죄송합니다. 요청을 처리하는 중 문제가 발생
 FALLBACK_KEY = "error-fallback-statement"
 
 
-def core_metadata(resonance: Resonance, routing: RoutingResult) -> dict[str, Any]:
-    """`pace` is the converter's raw fast/medium/slow here, not the key's word (§1.5)."""
+def resonance_metadata(resonance: Resonance) -> dict[str, Any]:
+    """`rhythm` and `tone` of a chat answer (the canary reports the same, so dashboards compare).
+
+    `pace` is the converter's raw fast/medium/slow here, not the key's word (§1.5)."""
     rhythm, tone = resonance.rhythm, resonance.tone
     return {
         "rhythm": {
@@ -30,6 +32,12 @@ def core_metadata(resonance: Resonance, routing: RoutingResult) -> dict[str, Any
             "punctuation_density": rhythm.punctuation_density,
         },
         "tone": {"primary": tone.primary, "confidence": tone.confidence, "secondary": None},
+    }
+
+
+def core_metadata(resonance: Resonance, routing: RoutingResult) -> dict[str, Any]:
+    return {
+        **resonance_metadata(resonance),
         "routing": {
             "secondary_persona": routing.secondary_persona,
             "reasoning": routing.reasoning,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Request
 
 from common.logging import get_logger
 from legacy_service.errors import PIPELINE_ERROR_MESSAGE, ApiError
@@ -26,15 +25,20 @@ log = get_logger("legacy_service.routes")
 router = APIRouter()
 
 
-@router.get("/")
-async def root(request: Request) -> dict[str, Any]:
+def service_info(version: str) -> dict[str, Any]:
+    """The `/` body of the original; the canary serves it too, plus its `deployment`."""
     return {
         "service": SERVICE_TITLE,
-        "version": request.app.state.settings.app_version,
+        "version": version,
         "status": "running",
         "docs": "/docs",
         "health": "/health",
     }
+
+
+@router.get("/")
+async def root(request: Request) -> dict[str, Any]:
+    return service_info(request.app.state.settings.app_version)
 
 
 @router.get("/health")
@@ -83,9 +87,3 @@ async def recommend_personalized(body: PersonalizedRecommendationRequest) -> dic
     """The legacy never consults Lumen: the fixed `cf_40_cb_40_pa_20` answer (§6.2)."""
     log.info("legacy.recommend", user_id=body.user_id)
     return legacy_recommendation()
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    payload = generate_latest(request.app.state.metrics.registry)
-    return Response(payload, media_type=CONTENT_TYPE_LATEST)

@@ -6,7 +6,6 @@ Validated once at start: a bad value stops the process with a message naming the
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -19,22 +18,20 @@ ENVIRONMENTS = ("development", "production", "staging", "test")
 TEST_RATE_LIMIT = "1000/second"
 
 
-class LegacySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="LEGACY_")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ApiServiceSettings(ServiceSettings):
+    """What the legacy service and the canary (the same image in the original) both configure:
+    the listener, logs and the shared middleware stack. Subclasses set the env prefix and port."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8081, ge=1, le=65535)
+    port: int = Field(0, ge=0, le=65535)
     log_level: str = "INFO"
     rate_limit: str = "30/minute"
     trusted_proxies: StrList = DEFAULT_TRUSTED_PROXIES
     cors_origins: StrList = ("*",)
-    max_body_bytes: int = Field(1_048_576, ge=1)
-    app_version: str = "1.0.0"
-    environment: str = "development"
-    model_backend: Literal["mock", "failing", "vertex"] = "mock"
-    vertex_project_id: str = ""
-    vertex_location: str = "us-central1"
-    vertex_model: str = "gemini-1.5-flash-002"
+    max_body_bytes: int = Field(1_048_576, gt=0)
 
     @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod
@@ -56,9 +53,31 @@ class LegacySettings(ServiceSettings):
     @field_validator("log_level")
     @classmethod
     def _valid_level(cls, value: str) -> str:
-        if not isinstance(logging.getLevelName(value.upper()), int):
+        """Only the names uvicorn also knows: `WARN` or `NOTSET` would pass `logging` and then
+        crash `uvicorn.run` after validation."""
+        if value.upper() not in LOG_LEVELS:
             raise ValueError("log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value.upper()
+
+    @property
+    def rate_rule(self) -> RateRule:
+        return parse_rate(self.rate_limit)
+
+    @property
+    def trusted_networks(self):
+        return parse_networks(self.trusted_proxies)
+
+
+class LegacySettings(ApiServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LEGACY_")
+
+    port: int = Field(8081, ge=1, le=65535)
+    app_version: str = "1.0.0"
+    environment: str = "development"
+    model_backend: Literal["mock", "failing", "vertex"] = "mock"
+    vertex_project_id: str = ""
+    vertex_location: str = "us-central1"
+    vertex_model: str = "gemini-1.5-flash-002"
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -73,11 +92,3 @@ class LegacySettings(ServiceSettings):
         if self.environment == "test" and "rate_limit" not in self.model_fields_set:
             object.__setattr__(self, "rate_limit", TEST_RATE_LIMIT)
         return self
-
-    @property
-    def rate_rule(self) -> RateRule:
-        return parse_rate(self.rate_limit)
-
-    @property
-    def trusted_networks(self):
-        return parse_networks(self.trusted_proxies)

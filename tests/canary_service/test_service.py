@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from structlog.testing import capture_logs
 
 from canary_service.responder import MOCK_SUFFIX
 from tests.canary_service.conftest import SMOKE_BODY
@@ -97,3 +98,13 @@ def test_unknown_route_is_404_json(serve) -> None:
     with serve() as url:
         response = httpx.get(f"{url}/nope")
     assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+
+
+def test_request_and_error_logs_carry_the_canary_name(serve) -> None:
+    """The shared stack and error handlers log as `canary.*` here, never as `legacy.*`."""
+    with serve() as url, capture_logs() as logs:
+        response = httpx.post(f"{url}/chat", json={"user_id": "u1"})
+    assert response.status_code == 422
+    events = {entry["event"] for entry in logs}
+    assert {"canary.invalid_request", "canary.request"} <= events
+    assert not any(event.startswith("legacy.") for event in events)
