@@ -88,10 +88,14 @@ def metric_line(m: dict[str, Any]) -> Text:
     """`error_rate 7.18% breach (> 5.00%) over 30s, 376/10 samples`: one verdict number."""
     name = m["metric"]
     op = "<" if name == "success_rate" else ">"
-    limit = m["breach"] if m["verdict"] == "breach" else m["warn"]
+    verdict = m["verdict"]
+    if verdict in ("breach", "warn"):
+        limit = f"{op} {number(name, m[verdict])}"
+    else:
+        limit = f"breach {op} {number(name, m['breach'])}"
     text = Text(f"  {name:<13} {number(name, m['value']):>9}  ")
-    text.append(m["verdict"], style=VERDICT_STYLE.get(m["verdict"], ""))
-    text.append(f" ({op} {number(name, limit)}) over {m['window_seconds']}s, ")
+    text.append(verdict, style=VERDICT_STYLE.get(verdict, ""))
+    text.append(f" ({limit}) over {m['window_seconds']}s, ")
     text.append(f"{m['samples']}/{m['needed']} samples")
     return text
 

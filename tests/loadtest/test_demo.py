@@ -37,7 +37,13 @@ from loadtest.demo_plan import (
     stack_env,
     startable,
 )
-from loadtest.demo_render import Board, render_board, render_summary, summary_rows
+from loadtest.demo_render import (
+    Board,
+    metric_line,
+    render_board,
+    render_summary,
+    summary_rows,
+)
 from loadtest.demo_summary import breach_metric, build_summary, find_rollback
 from loadtest.demo_traffic import Pacer, chat_body
 from tests.support.servers import free_port, wait_until
@@ -357,3 +363,19 @@ def test_a_stack_that_cannot_start_is_reported_with_the_childs_reason(monkeypatc
     out = capsys.readouterr().out
     assert "did not start" in out and "GATEWAY_ADMIN_TOKEN" in out and "--run-dir" in out
     assert port_is_free("127.0.0.1", port)
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ({**BREACH}, "breach (> 5.00%) over 30s, 80/10 samples"),
+        ({**BREACH, "verdict": "warn", "warn": 0.02}, "warn (> 2.00%)"),
+        ({**BREACH, "verdict": "healthy", "value": 0.001}, "healthy (breach > 5.00%)"),
+        (
+            {**BREACH, "metric": "success_rate", "verdict": "healthy", "breach": 0.9},
+            "healthy (breach < 90.00%)",
+        ),
+    ],
+)
+def test_metric_line_names_the_threshold_that_matters(metric, expected):
+    assert expected in metric_line({"warn": 0.02, **metric}).plain
