@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -106,8 +107,9 @@ def test_controller_process_takes_the_lease_and_stops_on_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
         out = proc.stdout.read()
-        assert '"event": "rollout.controller_started"' in out
-        assert '"event": "rollout.controller_stopped"' in out
+        events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
+        assert "rollout.controller_started" in events
+        assert events[-1] == "rollout.controller_stopped"
         assert store.acquire_lease("intruder", 0.001, time.time())  # released on shutdown
     finally:
         if proc.poll() is None:
