@@ -33,12 +33,14 @@ class Change:
 
 
 def _show(spec: ServiceSpec, name: str) -> list[tuple[str, str]]:
-    """Flatten one field to (label, text) rows: env and secrets get one row per variable."""
+    """Flatten one field to (label, text) rows: one per env variable, one per sidecar field."""
     value = getattr(spec, name)
     if name == "env":
         return [(f"env.{key}", val) for key, val in value]
     if name == "secrets":
         return [(f"env.{ref.env}", str(ref)) for ref in value]
+    if name == "sidecars":
+        return [row for sidecar in value for row in sidecar.rows()]
     return [(name, str(value))]
 
 

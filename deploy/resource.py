@@ -7,13 +7,14 @@ fields we manage, so Cloud Run's own defaults (probe periods, annotations) never
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from google.cloud import run_v2
 
-from deploy.spec import SecretRef, ServiceSpec
+from deploy.spec import SecretRef, ServiceSpec, SidecarSpec
 
 MANAGED_BY = "ion-deploy"
+CONFIG_FILE = "config.yaml"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ def _env_vars(spec: ServiceSpec) -> list[run_v2.EnvVar]:
 
 
 def _container(spec: ServiceSpec) -> run_v2.Container:
+    """The ingress container, named after the role so sidecars can depend on it by name."""
     return run_v2.Container(
+        name=spec.role,
         image=spec.image,
         ports=[run_v2.ContainerPort(container_port=spec.port)],
         env=_env_vars(spec),
@@ -56,10 +59,33 @@ def _container(spec: ServiceSpec) -> run_v2.Container:
     )
 
 
+def _volume_name(sidecar: SidecarSpec) -> str:
+    return f"{sidecar.name}-config"
+
+
+def _sidecar(sidecar: SidecarSpec) -> run_v2.Container:
+    """No port (only the ingress container has one); started once `depends_on` is healthy."""
+    mounts = [run_v2.VolumeMount(name=_volume_name(sidecar), mount_path=sidecar.config_dir)]
+    return run_v2.Container(
+        name=sidecar.name,
+        image=sidecar.image,
+        depends_on=list(sidecar.depends_on),
+        volume_mounts=mounts if sidecar.config_secret else [],
+    )
+
+
+def _config_volume(sidecar: SidecarSpec, ref: SecretRef) -> run_v2.Volume:
+    """The sidecar's config secret as a file: `<config_dir>/config.yaml`."""
+    item = run_v2.VersionToPath(path=CONFIG_FILE, version=ref.version)
+    source = run_v2.SecretVolumeSource(secret=ref.secret, items=[item])
+    return run_v2.Volume(name=_volume_name(sidecar), secret=source)
+
+
 def to_service(spec: ServiceSpec, name: str = "") -> run_v2.Service:
     """The request body; `name` is empty on create (the API composes it from parent + id)."""
     template = run_v2.RevisionTemplate(
-        containers=[_container(spec)],
+        containers=[_container(spec), *(_sidecar(s) for s in spec.sidecars)],
+        volumes=[_config_volume(s, s.config_secret) for s in spec.sidecars if s.config_secret],
         scaling=run_v2.RevisionScaling(
             min_instance_count=spec.min_instances, max_instance_count=spec.max_instances
         ),
@@ -93,10 +119,36 @@ def _seconds(value: object) -> int:
     return int(getattr(value, "seconds", 0) or 0)
 
 
+def _read_config(
+    container: run_v2.Container, volumes: dict[str, run_v2.Volume]
+) -> tuple[SecretRef | None, str]:
+    """The secret mounted into a sidecar (first secret-volume mount), and where it is mounted."""
+    for mount in container.volume_mounts:
+        source = volumes[mount.name].secret if mount.name in volumes else None
+        if source and source.secret:
+            version = source.items[0].version if source.items else "latest"
+            return SecretRef("", source.secret, version or "latest"), mount.mount_path
+    return None, ""
+
+
+def _read_sidecar(container: run_v2.Container, volumes: dict[str, run_v2.Volume]) -> SidecarSpec:
+    config, config_dir = _read_config(container, volumes)
+    sidecar = SidecarSpec(container.name, container.image, tuple(container.depends_on), config)
+    return replace(sidecar, config_dir=config_dir) if config else sidecar
+
+
+def _split(template: run_v2.RevisionTemplate) -> tuple[run_v2.Container, list[run_v2.Container]]:
+    """The ingress container (the one with a port, as Cloud Run requires) and the sidecars."""
+    containers = list(template.containers) or [run_v2.Container()]
+    ingress = next((c for c in containers if c.ports), containers[0])
+    return ingress, [c for c in containers if c is not ingress]
+
+
 def spec_from_service(service: run_v2.Service) -> ServiceSpec:
-    """Our view of a deployed service (first container only: we deploy one per service)."""
+    """Our view of a deployed service: the ingress container plus any sidecars."""
     template = service.template
-    container = template.containers[0] if template.containers else run_v2.Container()
+    container, others = _split(template)
+    volumes = {volume.name: volume for volume in template.volumes}
     env, secrets = _read_env(container)
     limits = container.resources.limits
     probe = container.startup_probe.http_get.path if container.startup_probe else ""
@@ -116,6 +168,7 @@ def spec_from_service(service: run_v2.Service) -> ServiceSpec:
         service_account=template.service_account,
         health_path=probe,
         port=container.ports[0].container_port if container.ports else 0,
+        sidecars=tuple(_read_sidecar(c, volumes) for c in others),
     )
 
 

@@ -11,6 +11,11 @@ from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings, load_settings
 
+GMP_SIDECAR_IMAGE = (
+    "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
+)
+"""Managed Service for Prometheus collector for Cloud Run, pinned so plans stay stable."""
+
 
 class DeploySettings(ServiceSettings):
     """Desired deployment: where (project, region), what (images), and how (sizing, secrets)."""
@@ -50,6 +55,10 @@ class DeploySettings(ServiceSettings):
     gateway_env: dict[str, str] = Field(default_factory=dict)
     legacy_env: dict[str, str] = Field(default_factory=dict)
     canary_env: dict[str, str] = Field(default_factory=dict)
+
+    gmp_sidecar: bool = True
+    gmp_sidecar_image: str = GMP_SIDECAR_IMAGE
+    gmp_config_secret: str = ""
 
     gateway_url: str = ""
     gateway_admin_token: str = ""

@@ -20,6 +20,11 @@ PENDING_URL = "(known after apply)"
 CONTAINER_PORT = 8080
 HEALTH_PATHS = {"gateway": "/healthz", "legacy": "/health", "canary": "/health"}
 
+GMP_SIDECAR_NAME = "gmp-collector"
+GMP_CONFIG_DIR = "/etc/rungmp"
+"""Where the Managed Service for Prometheus sidecar looks for `config.yaml` (a RunMonitoring
+config); without the file it scrapes `0.0.0.0:8080/metrics` every 30 s, which is the gateway."""
+
 
 @dataclass(frozen=True, order=True)
 class SecretRef:
@@ -31,6 +36,27 @@ class SecretRef:
 
     def __str__(self) -> str:
         return f"secret:{self.secret}:{self.version}"
+
+
+@dataclass(frozen=True)
+class SidecarSpec:
+    """A non-ingress container next to the service's own (no port, started after `depends_on`).
+
+    `config_secret`, when set, is a Secret Manager secret mounted as `<config_dir>/config.yaml`.
+    """
+
+    name: str
+    image: str
+    depends_on: tuple[str, ...] = ()
+    config_secret: SecretRef | None = None
+    config_dir: str = GMP_CONFIG_DIR
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Plan rows, one per managed field, labelled `sidecar.<name>.<field>`."""
+        rows = [("image", self.image), ("depends_on", ",".join(self.depends_on))]
+        if ref := self.config_secret:
+            rows.append(("config", f"secret:{ref.secret}:{ref.version} -> {self.config_dir}"))
+        return [(f"sidecar.{self.name}.{field}", text) for field, text in rows]
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,7 @@ class ServiceSpec:
     service_account: str = ""
     health_path: str = "/health"
     port: int = CONTAINER_PORT
+    sidecars: tuple[SidecarSpec, ...] = ()
 
     def env_dict(self) -> dict[str, str]:
         return dict(self.env)
@@ -78,6 +105,15 @@ def _env(settings: DeploySettings, role: str, upstream_urls: Mapping[str, str]) 
     return env
 
 
+def _sidecars(settings: DeploySettings, role: str) -> tuple[SidecarSpec, ...]:
+    """The gateway gets the Prometheus collector, so its /metrics reach Cloud Monitoring."""
+    if role != "gateway" or not settings.gmp_sidecar:
+        return ()
+    secret = settings.gmp_config_secret
+    config = SecretRef("", secret, settings.secret_version) if secret else None
+    return (SidecarSpec(GMP_SIDECAR_NAME, settings.gmp_sidecar_image, (role,), config),)
+
+
 def desired_spec(
     settings: DeploySettings, role: str, upstream_urls: Mapping[str, str] | None = None
 ) -> ServiceSpec:
@@ -98,6 +134,7 @@ def desired_spec(
         max_instances=getattr(settings, f"{role}_max_instances"),
         service_account=settings.service_account(role),
         health_path=HEALTH_PATHS[role],
+        sidecars=_sidecars(settings, role),
     )
 
 

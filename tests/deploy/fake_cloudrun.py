@@ -5,7 +5,9 @@ create, patch, get, list and delete services and to poll their long-running oper
 OAuth token endpoint so `authorized_user` ADC files can point at it. Faults are switched on by
 setting attributes: `deny` (403 on everything), `fail_operations` (the next operation finishes
 with an error), `done_after_polls` (operations need that many GETs before they are done).
-Requests for a project other than `project` answer 404, like a wrong project id does.
+Requests for a project other than `project` answer 404, like a wrong project id does, and a
+template that breaks the multi-container rules (one ingress port, named containers, known
+`dependsOn` and volume names) answers 400.
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ def api_error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": status, "message": message, "status": code}}, status_code=status
     )
+
+
+def invalid_template(body: dict[str, Any]) -> str:
+    """The multi-container rules Cloud Run checks on create/patch; empty when the body is fine."""
+    template = body.get("template", {})
+    containers = template.get("containers", [])
+    names = {c.get("name", "") for c in containers}
+    volumes = {v["name"] for v in template.get("volumes", [])}
+    if len(containers) > 1 and sum(bool(c.get("ports")) for c in containers) != 1:
+        return "exactly one container (the ingress container) must set a port"
+    if len(containers) > 1 and "" in names:
+        return "every container of a multi-container service needs a name"
+    for container in containers:
+        missing = set(container.get("dependsOn", [])) - names
+        missing |= {m["name"] for m in container.get("volumeMounts", [])} - volumes
+        if missing:
+            return f"container {container.get('name')!r} refers to unknown {sorted(missing)}"
+    return ""
 
 
 class FakeCloudRun:
@@ -80,7 +100,10 @@ class FakeCloudRun:
         name = f"{parent}/services/{request.query_params['serviceId']}"
         if name in self.services:
             return api_error(409, "ALREADY_EXISTS", f"Resource '{name}' already exists.")
-        return self._finish(parent, self._store(name, json.loads(await request.body()), 1))
+        body = json.loads(await request.body())
+        if problem := invalid_template(body):
+            return api_error(400, "INVALID_ARGUMENT", problem)
+        return self._finish(parent, self._store(name, body, 1))
 
     async def one(self, request: Request) -> JSONResponse:
         if refused := self._refuse(request):
@@ -95,6 +118,8 @@ class FakeCloudRun:
         if request.method == "DELETE":
             return self._finish(parent, self.services.pop(name))
         body = json.loads(await request.body())
+        if problem := invalid_template(body):
+            return api_error(400, "INVALID_ARGUMENT", problem)
         return self._finish(parent, self._store(name, body, int(current["generation"]) + 1))
 
     async def get_operation(self, request: Request) -> JSONResponse:

@@ -143,3 +143,81 @@ def test_delete_removes_the_service(settings, cloud, fake: FakeCloudRun) -> None
     assert cloud.get("ion-api-canary") is None
     with pytest.raises(DeployError, match="deleting service ion-api-canary failed \\(NOT_FOUND\\)"):
         cloud.delete("ion-api-canary")
+
+
+def gateway_body(fake: FakeCloudRun, settings) -> dict:
+    return fake.services[f"{settings.location}/services/ion-gateway"]
+
+
+def test_the_gateway_is_deployed_with_the_prometheus_sidecar(settings, cloud, fake) -> None:
+    gateway = actions.plan_changes(settings, cloud)[2]
+    rows = {f.field: f.new for f in gateway.fields}
+    assert rows["sidecar.gmp-collector.image"] == settings.gmp_sidecar_image
+    assert rows["sidecar.gmp-collector.depends_on"] == "gateway"
+    actions.apply(settings, cloud, quiet)
+    containers = gateway_body(fake, settings)["template"]["containers"]
+    assert [(c["name"], c.get("dependsOn"), "ports" in c) for c in containers] == [
+        ("gateway", None, True),
+        ("gmp-collector", ["gateway"], False),
+    ]
+    assert containers[1]["image"].startswith(
+        "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:"
+    )
+    legacy = fake.services[f"{settings.location}/services/ion-api"]
+    assert len(legacy["template"]["containers"]) == 1, "only the gateway gets the collector"
+    assert actions.plan_changes(settings, cloud) == []
+
+
+def test_turning_the_sidecar_off_is_one_patch(settings, cloud, fake) -> None:
+    actions.apply(settings, cloud, quiet)
+    off = settings.model_copy(update={"gmp_sidecar": False})
+    changes = actions.plan_changes(off, cloud)
+    assert [(c.action, c.spec.name) for c in changes] == [("update", "ion-gateway")]
+    assert {(f.field, f.new) for f in changes[0].fields} == {
+        ("sidecar.gmp-collector.image", "(unset)"),
+        ("sidecar.gmp-collector.depends_on", "(unset)"),
+    }
+    fake.calls.clear()
+    actions.apply(off, cloud, quiet)
+    assert [m for m, _ in fake.calls if m != "GET"] == ["PATCH"]
+    assert [c["name"] for c in gateway_body(fake, settings)["template"]["containers"]] == [
+        "gateway"
+    ]
+    assert actions.plan_changes(off, cloud) == []
+
+
+def test_a_runmonitoring_secret_is_mounted_where_the_sidecar_reads_it(
+    settings, cloud, fake
+) -> None:
+    actions.apply(settings, cloud, quiet)
+    custom = settings.model_copy(update={"gmp_config_secret": "ion-gmp-config"})
+    [change] = actions.plan_changes(custom, cloud)
+    assert [(f.field, f.old, f.new) for f in change.fields] == [
+        ("sidecar.gmp-collector.config", None, "secret:ion-gmp-config:latest -> /etc/rungmp")
+    ]
+    actions.apply(custom, cloud, quiet)
+    template = gateway_body(fake, settings)["template"]
+    assert template["volumes"] == [
+        {
+            "name": "gmp-collector-config",
+            "secret": {
+                "secret": "ion-gmp-config",
+                "items": [{"path": "config.yaml", "version": "latest"}],
+            },
+        }
+    ]
+    assert template["containers"][1]["volumeMounts"] == [
+        {"name": "gmp-collector-config", "mountPath": "/etc/rungmp"}
+    ]
+    assert actions.plan_changes(custom, cloud) == []
+
+
+def test_a_template_cloud_run_rejects_says_why(settings, cloud, fake) -> None:
+    spec = desired_spec(settings, "gateway")
+    broken = replace(spec, sidecars=(replace(spec.sidecars[0], depends_on=("app",)),))
+    with pytest.raises(DeployError) as caught:
+        cloud.create(broken)
+    assert str(caught.value) == (
+        "creating service ion-gateway failed (BAD_REQUEST): "
+        "container 'gmp-collector' refers to unknown ['app']."
+    )

@@ -81,3 +81,15 @@ def test_render_reads_like_a_plan() -> None:
     ]
     assert "No changes" in render([])
     assert render(diff(SPECS, {})).endswith("Plan: 3 to create, 0 to update.")
+
+
+def test_a_sidecar_change_renders_one_line_per_field() -> None:
+    observed = {s.name: s for s in SPECS} | {"ion-gateway": replace(GATEWAY, sidecars=())}
+    text = render(diff(SPECS, observed))
+    collector = GATEWAY.sidecars[0]
+    assert text.splitlines() == [
+        "~ update ion-gateway (gateway)",
+        "    sidecar.gmp-collector.depends_on: gateway",
+        f"    sidecar.gmp-collector.image: {collector.image}",
+        "Plan: 0 to create, 1 to update.",
+    ]

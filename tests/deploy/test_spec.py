@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from common.settings import SettingsError, load_settings
-from deploy.settings import DeploySettings, load_deploy_settings
-from deploy.spec import PENDING_URL, SecretRef, desired_spec, desired_specs, missing_inputs
+from deploy.settings import GMP_SIDECAR_IMAGE, DeploySettings, load_deploy_settings
+from deploy.spec import (
+    GMP_SIDECAR_NAME,
+    PENDING_URL,
+    SecretRef,
+    desired_spec,
+    desired_specs,
+    missing_inputs,
+)
 
 pytestmark = pytest.mark.usefixtures("isolated_google_env")
 
@@ -86,6 +93,38 @@ def test_desired_spec_field(overrides: dict, role: str, field: str, expected: ob
 )
 def test_secrets_are_references_never_values(role: str, expected: tuple) -> None:
     assert desired_spec(DeploySettings(**BASE), role).secrets == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "role", "expected"),
+    [
+        # the collector next to the gateway, started after it, with the sidecar's default config
+        (
+            {},
+            "gateway",
+            ((GMP_SIDECAR_NAME, GMP_SIDECAR_IMAGE, ("gateway",), None),),
+        ),
+        # the upstreams' own /metrics are not wired to Cloud Monitoring: no sidecar there
+        ({}, "legacy", ()),
+        ({}, "canary", ()),
+        ({"gmp_sidecar": False}, "gateway", ()),
+        (
+            {"gmp_sidecar_image": "r.example/gmp:2", "gmp_config_secret": "gmp-cfg"},
+            "gateway",
+            (
+                (
+                    GMP_SIDECAR_NAME,
+                    "r.example/gmp:2",
+                    ("gateway",),
+                    SecretRef("", "gmp-cfg", "latest"),
+                ),
+            ),
+        ),
+    ],
+)
+def test_sidecars(overrides: dict, role: str, expected: tuple) -> None:
+    sidecars = desired_spec(DeploySettings(**BASE, **overrides), role).sidecars
+    assert tuple((s.name, s.image, s.depends_on, s.config_secret) for s in sidecars) == expected
 
 
 def test_an_empty_secret_name_leaves_the_variable_out() -> None:
