@@ -80,6 +80,18 @@ class DeploySettings(ServiceSettings):
                 raise ValueError(f"{svc}_min_instances {low} > {svc}_max_instances {high}")
         return self
 
+    @model_validator(mode="after")
+    def _one_gateway_on_a_local_store(self) -> DeploySettings:
+        """Each gateway instance would keep its own SQLite rollout state (its own percent), so
+        more than one needs a shared store named in `DEPLOY_GATEWAY_ENV`'s ROLLOUT_STORE_URL."""
+        store = self.gateway_env.get("ROLLOUT_STORE_URL", "sqlite:")
+        if self.gateway_max_instances > 1 and store.startswith("sqlite:"):
+            raise ValueError(
+                "gateway_max_instances > 1 needs a shared rollout store; with the SQLite store "
+                "(the default) the gateway runs as one instance"
+            )
+        return self
+
     @property
     def location(self) -> str:
         """The API parent of every service: `projects/<p>/locations/<r>`."""

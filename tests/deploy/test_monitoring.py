@@ -17,7 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+from deploy.spec import CONTAINER_PORT
 from rollout.settings import RolloutSettings
 from tests.support.servers import free_port, wait_http_ok
 
@@ -199,3 +201,20 @@ def test_grafana_panels_read_exported_metrics_and_cover_the_design(exported) -> 
             seen |= names
     assert set(DESIGN_METRICS) <= seen, set(DESIGN_METRICS) - seen
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_run_monitoring_config_scrapes_the_gateway_metrics_port() -> None:
+    """The optional sidecar config (a Secret Manager secret) points at what the gateway serves."""
+    config = yaml.safe_load((MONITORING / "run_monitoring.yaml").read_text())
+    assert (config["apiVersion"], config["kind"]) == (
+        "monitoring.googleapis.com/v1beta",
+        "RunMonitoring",
+    )
+    [endpoint] = config["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == (str(CONTAINER_PORT), "/metrics")
+    assert set(config["spec"]["targetLabels"]["metadata"]) <= {
+        "instance",
+        "revision",
+        "service",
+        "configuration",
+    }

@@ -188,3 +188,18 @@ def test_min_above_max_is_refused() -> None:
 def test_dict_env_parses_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEPLOY_CANARY_ENV", '{"CANARY_FAULT_ERROR_RATE": "0"}')
     assert load_settings(DeploySettings).canary_env == {"CANARY_FAULT_ERROR_RATE": "0"}
+
+
+def test_more_than_one_gateway_needs_a_shared_rollout_store() -> None:
+    with pytest.raises(SettingsError, match="gateway runs as one instance"):
+        load_settings(DeploySettings, gateway_max_instances=3)
+    with pytest.raises(SettingsError, match="shared rollout store"):
+        load_settings(
+            DeploySettings,
+            gateway_max_instances=2,
+            gateway_env={"ROLLOUT_STORE_URL": "sqlite:///tmp/r.db"},
+        )
+    shared = load_settings(
+        DeploySettings, gateway_max_instances=3, gateway_env={"ROLLOUT_STORE_URL": "redis://r:6379"}
+    )
+    assert desired_spec(shared, "gateway").max_instances == 3
