@@ -4,7 +4,9 @@ Starts a fast upstream (raw ASGI on uvicorn + uvloop + httptools) and the gatewa
 access log on, written to /dev/null) as subprocesses on loopback, then drives the same load at
 the upstream directly and through the gateway: 32 connections for throughput and tail latency,
 1 connection for the added median latency. The gateway's CPU per request comes from
-/proc/<pid>/stat (user + system time) over the measured phase.
+/proc/<pid>/stat (user + system time) over the measured phase. Each phase runs `--repeat` times,
+interleaved direct/gateway, and the median is reported (neighbours on a shared 2-core machine
+make single phases swing by ±30 %).
 
 The last line is machine-readable:
 `rps_direct= rps_gateway= ratio= cpu_us_per_req= added_p50_ms= p99_over_p50=`.
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -109,32 +112,49 @@ async def drive(url: str, connections: int, seconds: float) -> dict[str, float]:
     }
 
 
-async def measure(upstream: str, gateway: str, gw_pid: int, seconds: float) -> dict[str, float]:
+async def gateway_phase(url: str, pid: int, connections: int, seconds: float) -> dict[str, float]:
+    cpu0 = cpu_seconds(pid)
+    result = await drive(url, connections, seconds)
+    result["cpu_us"] = (cpu_seconds(pid) - cpu0) / result["requests"] * 1e6
+    return result
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per-figure median over repeated phases: this machine's neighbours are noisy."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+async def measure(
+    upstream: str, gateway: str, gw_pid: int, seconds: float, repeat: int
+) -> dict[str, float]:
     await drive(upstream + "/chat", 8, 1.0)  # warm-up both paths
     await drive(gateway + "/chat", 8, 1.0)
-    direct32 = await drive(upstream + "/chat", 32, seconds)
-    cpu0 = cpu_seconds(gw_pid)
-    gw32 = await drive(gateway + "/chat", 32, seconds)
-    cpu_us = (cpu_seconds(gw_pid) - cpu0) / gw32["requests"] * 1e6
-    direct1 = await drive(upstream + "/chat", 1, seconds)
-    gw1 = await drive(gateway + "/chat", 1, seconds)
-    for name, r in (("direct c=32", direct32), ("gateway c=32", gw32),
-                    ("direct c=1", direct1), ("gateway c=1", gw1)):  # fmt: skip
+    runs: dict[str, list[dict[str, float]]] = {"d32": [], "g32": [], "d1": [], "g1": []}
+    for _ in range(repeat):  # interleaved, so a noisy moment hits both sides alike
+        runs["d32"].append(await drive(upstream + "/chat", 32, seconds))
+        runs["g32"].append(await gateway_phase(gateway + "/chat", gw_pid, 32, seconds))
+        runs["d1"].append(await drive(upstream + "/chat", 1, seconds))
+        runs["g1"].append(await gateway_phase(gateway + "/chat", gw_pid, 1, seconds))
+    d32, g32, d1, g1 = (median_run(runs[k]) for k in ("d32", "g32", "d1", "g1"))
+    for name, r in (("direct c=32", d32), ("gateway c=32", g32),
+                    ("direct c=1", d1), ("gateway c=1", g1)):  # fmt: skip
         print(f"{name:14} {r['rps']:9.0f} req/s  p50 {r['p50_ms']:7.3f} ms  "
-              f"p99 {r['p99_ms']:7.3f} ms  ({r['requests']} requests)")  # fmt: skip
+              f"p99 {r['p99_ms']:7.3f} ms  (median of {repeat})")  # fmt: skip
+    print(f"gateway CPU per request: {g32['cpu_us']:.0f} us at c=32, {g1['cpu_us']:.0f} us at c=1")
     return {
-        "rps_direct": round(direct32["rps"]),
-        "rps_gateway": round(gw32["rps"]),
-        "ratio": round(gw32["rps"] / direct32["rps"], 3),
-        "cpu_us_per_req": round(cpu_us, 1),
-        "added_p50_ms": round(gw1["p50_ms"] - direct1["p50_ms"], 3),
-        "p99_over_p50": round(gw32["p99_ms"] / gw32["p50_ms"], 2),
+        "rps_direct": round(d32["rps"]),
+        "rps_gateway": round(g32["rps"]),
+        "ratio": round(g32["rps"] / d32["rps"], 3),
+        "cpu_us_per_req": round(g32["cpu_us"], 1),
+        "added_p50_ms": round(g1["p50_ms"] - d1["p50_ms"], 3),
+        "p99_over_p50": round(g32["p99_ms"] / g32["p50_ms"], 2),
     }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per measured phase")
+    parser.add_argument("--seconds", type=float, default=4.0, help="per measured phase")
+    parser.add_argument("--repeat", type=int, default=3, help="phases per scenario (median)")
     args = parser.parse_args(argv)
     up_port, gw_port = free_port(), free_port()
     upstream, gateway = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}"
@@ -149,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     with process(up_cmd, {}), process([py, "-m", "gateway"], gw_env) as gw:
         asyncio.run(wait_ready(upstream + "/"))
         asyncio.run(wait_ready(gateway + "/readyz"))
-        figures = asyncio.run(measure(upstream, gateway, gw.pid, args.seconds))
+        figures = asyncio.run(measure(upstream, gateway, gw.pid, args.seconds, args.repeat))
     print("direct vs gateway, one gateway worker, same run, loopback")
     print(" ".join(f"{key}={value}" for key, value in figures.items()))
 
