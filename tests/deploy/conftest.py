@@ -1,7 +1,7 @@
 """Fixtures for deploy tests: no metadata server, no ambient credentials, a fake Cloud Run API.
 
 Modules that touch Google libraries opt in with `pytestmark = pytest.mark.usefixtures(
-"isolated_google_env")`; it is not autouse so other tests in this folder (local_run) are unaffected.
+"isolated_google_env")`; it is not autouse so other tests in this folder (`local/`) are unaffected.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local_stack import (
+from deploy.local.stack import (
     LOCAL_RATE_LIMIT,
     Ports,
     Tokens,

@@ -2,7 +2,7 @@
 
 Pure decisions only, so they are tested as tables: which env each child gets, which command runs
 it, which URL says it is ready, and whether a port is free. The process handling lives in
-`deploy.local_supervisor`; the command line in `deploy.local_run`.
+`deploy.local.supervisor`; the command line in `deploy.local.run`.
 
 Env policy: a child inherits the caller's whole environment unchanged (so `CANARY_FAULT_*`,
 `ROLLOUT_*`, `LEGACY_*` ... reach the services as given). `ion-run` itself always sets the

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import local_supervisor as sup
-from deploy.local_stack import ChildSpec
+from deploy.local import supervisor as sup
+from deploy.local.stack import ChildSpec
 from tests.support.servers import wait_until
 
 

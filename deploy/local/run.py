@@ -18,8 +18,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings, SettingsError, load_settings
-from deploy import local_supervisor as sup
-from deploy.local_stack import (
+from deploy.local import supervisor as sup
+from deploy.local.stack import (
     ChildSpec,
     Ports,
     Tokens,

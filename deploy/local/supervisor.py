@@ -23,7 +23,7 @@ from typing import IO
 
 import httpx
 
-from deploy.local_stack import ChildSpec
+from deploy.local.stack import ChildSpec
 
 PID_FILE = "pids.json"
 

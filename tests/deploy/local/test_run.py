@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.servers import free_port, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MARKER = "ION_RUN_TEST_MARKER"
 
 pytestmark = pytest.mark.slow
@@ -68,7 +68,7 @@ def start_ion_run(tmp_path: Path, extra_env: dict[str, str], *args: str) -> Run:
     env |= {MARKER: marker, "ION_RUN_GATEWAY_PORT": str(gateway_port), **extra_env}
     stdout, stderr = tmp_path / "out.txt", tmp_path / "err.txt"
     run_dir = tmp_path / "run"
-    argv = [sys.executable, "-m", "deploy.local_run", "--dir", str(run_dir), *args]
+    argv = [sys.executable, "-m", "deploy.local.run", "--dir", str(run_dir), *args]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=err)
     return Run(process, run_dir, marker, stdout, stderr, f"http://127.0.0.1:{gateway_port}")
