@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from loadtest.demo_ledger import NO_SIDE, Outcome
+from loadtest.demo.ledger import NO_SIDE, Outcome
 
 MESSAGES = (
     "안녕하세요",

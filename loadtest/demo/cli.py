@@ -29,14 +29,14 @@ from rich.console import Console
 from rich.live import Live
 
 from common.settings import ServiceSettings, SettingsError, load_settings
-from loadtest.demo_admin import DemoError, RolloutAdmin
-from loadtest.demo_ledger import Ledger, population
-from loadtest.demo_plan import DemoPlan, plan_for
-from loadtest.demo_render import Board, render_board, render_summary, stage_line, stage_table
-from loadtest.demo_scenario import Scenario
-from loadtest.demo_stack import choose_ports, own_stack
-from loadtest.demo_summary import Summary
-from loadtest.demo_traffic import Traffic
+from loadtest.demo.admin import DemoError, RolloutAdmin
+from loadtest.demo.ledger import Ledger, population
+from loadtest.demo.plan import DemoPlan, plan_for
+from loadtest.demo.render import Board, render_board, render_summary, stage_line, stage_table
+from loadtest.demo.scenario import Scenario
+from loadtest.demo.stack import choose_ports, own_stack
+from loadtest.demo.summary import Summary
+from loadtest.demo.traffic import Traffic
 
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
 DEFAULT_CANARY_URL = "http://127.0.0.1:8082"

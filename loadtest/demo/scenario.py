@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from loadtest.demo_admin import DemoError, RolloutAdmin
-from loadtest.demo_ledger import Ledger
-from loadtest.demo_plan import DemoPlan, ramp_stages, stage_label, startable
-from loadtest.demo_summary import Summary, build_summary, find_rollback
-from loadtest.demo_traffic import Traffic
+from loadtest.demo.admin import DemoError, RolloutAdmin
+from loadtest.demo.ledger import Ledger
+from loadtest.demo.plan import DemoPlan, ramp_stages, stage_label, startable
+from loadtest.demo.summary import Summary, build_summary, find_rollback
+from loadtest.demo.traffic import Traffic
 
 APPLY_TIMEOUT_S = 5.0
 CLEANUP_TIMEOUT_S = 5.0

@@ -1,6 +1,6 @@
 """A stack of its own for the demo: legacy, canary and gateway as child processes.
 
-Reuses `ion-run`'s pieces (`deploy.local_stack` decides env and commands, `deploy.local_supervisor`
+Reuses `ion-run`'s pieces (`deploy.local.stack` decides env and commands, `deploy.local.supervisor`
 starts, waits for readiness and stops), so the demo runs exactly what `make run` runs, only on
 free (or given) ports, with the demo rollout profile and a fresh store in its own run directory.
 Stopping is the supervisor's: SIGTERM to each child's process group, a deadline, then SIGKILL.
@@ -16,10 +16,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy import local_supervisor as sup
-from deploy.local_stack import Ports, Tokens, base_url, build_specs, port_problems, resolve_tokens
-from loadtest.demo_admin import DemoError
-from loadtest.demo_plan import stack_env
+from deploy.local import supervisor as sup
+from deploy.local.stack import Ports, Tokens, base_url, build_specs, port_problems, resolve_tokens
+from loadtest.demo.admin import DemoError
+from loadtest.demo.plan import stack_env
 
 HOST = "127.0.0.1"
 

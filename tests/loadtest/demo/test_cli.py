@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from deploy.local_stack import port_is_free
-from loadtest import demo
-from loadtest.demo_ledger import (
+from deploy.local.stack import port_is_free
+from loadtest.demo import cli as demo
+from loadtest.demo.ledger import (
     CANARY,
     LEGACY,
     NO_SIDE,
@@ -30,25 +30,25 @@ from loadtest.demo_ledger import (
     sides_since,
     split_moves,
 )
-from loadtest.demo_plan import (
+from loadtest.demo.plan import (
     FAST_PLAN,
     plan_for,
     ramp_stages,
     stack_env,
     startable,
 )
-from loadtest.demo_render import (
+from loadtest.demo.render import (
     Board,
     metric_line,
     render_board,
     render_summary,
     summary_rows,
 )
-from loadtest.demo_summary import breach_metric, build_summary, find_rollback
-from loadtest.demo_traffic import Pacer, chat_body
+from loadtest.demo.summary import breach_metric, build_summary, find_rollback
+from loadtest.demo.traffic import Pacer, chat_body
 from tests.support.servers import free_port, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # DESIGN.md vectors: user_19 -> 0, user_33 -> 1, user_54 -> 4, bob -> 20, alice -> 70.
 VECTOR_USERS = ("user_19", "user_33", "user_54", "bob", "alice")

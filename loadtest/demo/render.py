@@ -17,8 +17,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from loadtest.demo_ledger import CANARY, Ledger, StageTally, split_moves
-from loadtest.demo_summary import Summary
+from loadtest.demo.ledger import CANARY, Ledger, StageTally, split_moves
+from loadtest.demo.summary import Summary
 from rollout.render import VERDICT_STYLE, number, short_status
 
 MAX_EVENTS = 6

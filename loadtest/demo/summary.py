@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from loadtest.demo_ledger import CANARY, LEGACY, Ledger, sides_since, split_moves
+from loadtest.demo.ledger import CANARY, LEGACY, Ledger, sides_since, split_moves
 
 ROLLBACK_VERBS = ("auto_rollback", "rollback")
 AUTO_ROLLBACK = "auto_rollback"
