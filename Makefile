@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m gateway.bench
+	$(BIN)/python -m bench.gateway
 
 demo: $(STAMP)
 	$(BIN)/ion-demo

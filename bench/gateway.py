@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     up_port, gw_port = free_port(), free_port()
     upstream, gateway = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}"
     py = sys.executable
-    up_cmd = [py, "-m", "uvicorn", "gateway.bench:fast_upstream", "--port", str(up_port),
+    up_cmd = [py, "-m", "uvicorn", "bench.gateway:fast_upstream", "--port", str(up_port),
               "--loop", "uvloop", "--http", "httptools", "--no-access-log",
               "--log-level", "warning"]  # fmt: skip
     gw_env = {"GATEWAY_PORT": str(gw_port), "GATEWAY_LEGACY_URL": upstream,

@@ -1,0 +1,2 @@
+"""Benchmarks (`make bench`, ...). Not part of the installed distribution: they start real
+servers and measure them, from a checkout."""
