@@ -28,24 +28,15 @@ from gateway.aggregate import Aggregator
 from gateway.state import RoutingState
 from rollout.admin_api import AdminAPI
 from rollout.controller import Controller, default_holder
-from rollout.machine import Machine
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
-from rollout.plan import Plan
 from rollout.policy import rules_from_settings
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
 from rollout.store import RolloutStore, StoredState, open_store
+from rollout.wiring import build_controller, build_service
 
 PRUNE_EVERY_SECONDS = 60.0
-
-
-def build_machine(settings: RolloutSettings) -> Machine:
-    return Machine(
-        Plan.from_settings(settings),
-        breach_action=settings.breach_action,
-        auto_advance=settings.auto_advance,
-    )
 
 
 class GatewayRollout:
@@ -64,7 +55,6 @@ class GatewayRollout:
         self.settings = settings
         self.clock = clock
         self.metrics = RolloutMetrics(registry)
-        self.machine = build_machine(settings)
         self.run_controller = run_controller
         self.process_id = process_id or default_holder()
         self._store = store
@@ -105,20 +95,19 @@ class GatewayRollout:
         if self._store is None:
             self._store = await asyncio.to_thread(open_store, self.settings.store_url)
         self._notifier = self._notifier or build_notifier(self.settings)
-        self._service = RolloutService(
-            self._store,
-            self.machine,
-            clock=self.clock,
-            notifier=self._notifier,
+        self._service = build_service(
+            self.settings, self._store, clock=self.clock, notifier=self._notifier,
             metrics=self.metrics,
-        )
+        )  # fmt: skip
         self._aggregator = aggregator
         await self.poll_once()
         self._spawn(self._every(self.settings.poll_interval_seconds, self.poll_once), "poller")
         self._spawn(self._every(self.settings.flush_interval_seconds, self.flush_once), "flusher")
         self._spawn(self._every(PRUNE_EVERY_SECONDS, self.prune_once), "pruner")
         if self.run_controller:
-            self._controller = self._build_controller(self._service)
+            self._controller = build_controller(
+                self.settings, self._service, clock=self.clock, holder=self.process_id
+            )
             self._spawn(self._controller.run(), "controller")
 
     async def stop(self) -> None:
@@ -200,20 +189,6 @@ class GatewayRollout:
 
     def _rules(self):
         return rules_from_settings(self.settings)
-
-    def _build_controller(self, service: RolloutService) -> Controller:
-        s = self.settings
-        return Controller(
-            service.store,
-            service,
-            self._rules(),
-            s.min_samples,
-            clock=self.clock,
-            holder=self.process_id,
-            lease_ttl_seconds=s.lease_ttl_seconds,
-            check_interval_seconds=s.check_interval_seconds,
-            metrics=self.metrics,
-        )
 
     def _controller_role(self) -> str:
         if self._controller is None:

@@ -13,14 +13,11 @@ import time
 
 from common.logging import configure_logging, get_logger
 from common.settings import load_settings
-from rollout.controller import Controller
-from rollout.extension import build_machine
 from rollout.metrics import RolloutMetrics
 from rollout.notify import build_notifier
-from rollout.policy import rules_from_settings
-from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
 from rollout.store import open_store
+from rollout.wiring import build_controller, build_service
 
 
 async def controller_main(*signals: signal.Signals) -> int:
@@ -33,21 +30,11 @@ async def controller_main(*signals: signal.Signals) -> int:
         loop.add_signal_handler(sig, stop.set)
     store = await asyncio.to_thread(open_store, settings.store_url)
     notifier = build_notifier(settings)
-    metrics = RolloutMetrics()
-    service = RolloutService(
-        store, build_machine(settings), clock=time.time, notifier=notifier, metrics=metrics
+    service = build_service(
+        settings, store, clock=time.time, notifier=notifier, metrics=RolloutMetrics()
     )
-    controller = Controller(
-        store,
-        service,
-        rules_from_settings(settings),
-        settings.min_samples,
-        clock=time.time,
-        lease_ttl_seconds=settings.lease_ttl_seconds,
-        check_interval_seconds=settings.check_interval_seconds,
-        metrics=metrics,
-    )
-    log.info("rollout.controller_started", store=settings.store_url, holder=controller.holder)
+    controller = build_controller(settings, service, clock=time.time)
+    log.info("rollout.controller_started", store=str(settings.store_url), holder=controller.holder)
     task = asyncio.create_task(controller.run())
     await stop.wait()
     task.cancel()

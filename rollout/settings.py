@@ -10,12 +10,12 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from common.settings import ServiceSettings, split_list
+from rollout.store.schemes import StoreURL, parse_store_url
 
-SUPPORTED_STORE_SCHEMES = ("sqlite",)
 HOUR = 3600
 
 DEMO_DEFAULTS: dict[str, Any] = {
@@ -31,7 +31,9 @@ DEMO_DEFAULTS: dict[str, Any] = {
 class RolloutSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROLLOUT_", extra="ignore", frozen=True)
 
-    store_url: str = "sqlite:///ion-rollout.db"
+    store_url: Annotated[StoreURL, NoDecode, BeforeValidator(parse_store_url)] = (
+        "sqlite:///ion-rollout.db"  # type: ignore[assignment]
+    )
     profile: Literal["default", "demo"] = "default"
     stages: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [5, 10, 25, 50, 100])
     soak_seconds: Annotated[list[float], NoDecode] = Field(
@@ -95,16 +97,6 @@ class RolloutSettings(ServiceSettings):
             raise ValueError("soak seconds must be >= 0")
         return soak
 
-    @field_validator("store_url")
-    @classmethod
-    def _check_store_url(cls, url: str) -> str:
-        scheme, sep, rest = url.partition("://")
-        if not sep or scheme not in SUPPORTED_STORE_SCHEMES:
-            raise ValueError(f"unsupported store scheme {scheme!r}; use sqlite:///path")
-        if not rest.startswith("/") or len(rest) < 2:
-            raise ValueError("sqlite store URL must look like sqlite:///path/to/file.db")
-        return url
-
     @field_validator("soak_seconds")
     @classmethod
     def _check_soak_length(cls, soak: list[float], info: ValidationInfo) -> list[float]:
@@ -132,4 +124,4 @@ class RolloutSettings(ServiceSettings):
     @property
     def sqlite_path(self) -> str:
         """`sqlite:///ion-rollout.db` -> `ion-rollout.db`; `sqlite:////abs/x.db` -> `/abs/x.db`."""
-        return self.store_url.partition("://")[2][1:]
+        return self.store_url.path

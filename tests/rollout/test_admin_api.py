@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from rollout.extension import GatewayRollout
 from rollout.settings import RolloutSettings
-from rollout.sqlite_store import SqliteStore
+from rollout.store.sqlite import SqliteStore
 from tests.rollout.helpers import host_app
 from tests.support.servers import serve_app
 

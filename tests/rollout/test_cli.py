@@ -13,7 +13,7 @@ import pytest
 
 from rollout.cli import main
 from rollout.policy import MetricVerdict, Verdict
-from rollout.sqlite_store import SqliteStore
+from rollout.store.sqlite import SqliteStore
 from tests.rollout.helpers import host_app
 from tests.rollout.test_admin_api import TOKEN, make_extension
 from tests.support.servers import free_port, serve_app, wait_until

@@ -6,12 +6,12 @@ import pytest
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.controller import Controller
-from rollout.extension import build_machine
 from rollout.machine import Start
 from rollout.policy import rules_from_settings
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
-from rollout.sqlite_store import SqliteStore
+from rollout.store.sqlite import SqliteStore
+from rollout.wiring import build_machine
 
 T0 = 10_000.0
 

@@ -9,7 +9,7 @@ from gateway.aggregate import Aggregator
 from rollout.extension import GatewayRollout
 from rollout.machine import Advance, Start
 from rollout.settings import RolloutSettings
-from rollout.sqlite_store import SqliteStore
+from rollout.store.sqlite import SqliteStore
 from tests.rollout.helpers import FlakyStore, eventually
 
 

@@ -19,7 +19,8 @@ from typing import Any
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import RolloutState
 from rollout.policy import WindowStats
-from rollout.store import Conflict, HistoryEntry, StoredState, StoreError
+from rollout.store.interface import Conflict, HistoryEntry, StoredState, StoreError
+from rollout.store.schemes import StoreURL
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rollout_state (
@@ -61,6 +62,10 @@ class SqliteStore:
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open rollout store {path!r}: {exc}") from exc
+
+    @classmethod
+    def from_url(cls, url: StoreURL) -> SqliteStore:
+        return cls(url.path)
 
     @contextlib.contextmanager
     def _tx(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:

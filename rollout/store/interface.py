@@ -4,8 +4,8 @@ One state row with a `version` for compare-and-set (two writers: one wins, the o
 `Conflict`), an append-only history, per-second per-target aggregate rows (additive: every
 process appends, a window sums them), the last verdict (so `GET /admin/rollout` on any process
 shows it) and the controller lease. The API is synchronous; callers on an event loop use
-`asyncio.to_thread`. `open_store(settings)` picks the implementation from `ROLLOUT_STORE_URL`;
-nothing outside `sqlite_store.py` knows the default is SQLite.
+`asyncio.to_thread`. Which implementation a `ROLLOUT_STORE_URL` selects is `rollout.store.schemes`'
+business; this module knows none of them.
 """
 
 from __future__ import annotations
@@ -109,13 +109,3 @@ class RolloutStore(Protocol):
     def release_lease(self, holder: str) -> None: ...
 
     def close(self) -> None: ...
-
-
-def open_store(store_url: str) -> RolloutStore:
-    """Open the store named by `ROLLOUT_STORE_URL` (validated by `RolloutSettings`)."""
-    scheme, _, rest = store_url.partition("://")
-    if scheme == "sqlite":
-        from rollout.sqlite_store import SqliteStore
-
-        return SqliteStore(rest[1:])
-    raise StoreError(f"unsupported store scheme {scheme!r}")

@@ -1,4 +1,4 @@
-"""rollout/sqlite_store.py: CAS under concurrent writers, restart, aggregates, lease."""
+"""rollout/store/sqlite.py: CAS under concurrent writers, restart, aggregates, lease."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import PROGRESSING, RolloutState
-from rollout.sqlite_store import SqliteStore
 from rollout.store import Conflict, HistoryEntry, StoreError, open_store
+from rollout.store.sqlite import SqliteStore
 
 
 @pytest.fixture

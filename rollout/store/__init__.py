@@ -1,0 +1,24 @@
+"""The rollout store: the interface every gateway process and the controller share
+(`interface`), the table of implementations by URL scheme (`schemes`), and one module per
+implementation (`sqlite`)."""
+
+from rollout.store.interface import (
+    Conflict,
+    HistoryEntry,
+    RolloutStore,
+    StoredState,
+    StoreError,
+)
+from rollout.store.schemes import STORE_SCHEMES, StoreURL, open_store, parse_store_url
+
+__all__ = [
+    "STORE_SCHEMES",
+    "Conflict",
+    "HistoryEntry",
+    "RolloutStore",
+    "StoreError",
+    "StoreURL",
+    "StoredState",
+    "open_store",
+    "parse_store_url",
+]
