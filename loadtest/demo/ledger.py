@@ -15,10 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gateway.routing import bucket
+from gateway.routing import CANARY, LEGACY, bucket
 
-LEGACY = "legacy"
-CANARY = "canary"
 NO_SIDE = "none"  # transport error, or an answer without X-Canary-Target
 
 
