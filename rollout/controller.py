@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 from common.logging import get_logger
 from gateway.routing import Target
-from rollout.machine import PAUSED, PROGRESSING, Observed, RolloutState
+from rollout.machine import Observed, RolloutState, Status
 from rollout.metrics import RolloutMetrics
 from rollout.policy import MetricRule, Verdict, WindowStats, assess, failed_read
 from rollout.service import RolloutService
@@ -65,7 +65,7 @@ class Controller:
         if not await self._hold_lease(now):
             return None
         stored = await asyncio.to_thread(self.store.read)
-        if stored.state.status not in (PROGRESSING, PAUSED):
+        if stored.state.status not in (Status.PROGRESSING, Status.PAUSED):
             return None
         verdict = await asyncio.to_thread(self.observe, stored.state, now)
         self.metrics.observe_verdict(verdict)

@@ -28,6 +28,7 @@ from gateway.aggregate import Aggregator
 from gateway.state import RoutingState
 from rollout.admin_api import AdminAPI
 from rollout.controller import Controller, default_holder
+from rollout.machine import Status
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
 from rollout.policy import rules_from_settings
@@ -64,7 +65,7 @@ class GatewayRollout:
         self._service: RolloutService | None = None
         self._controller: Controller | None = None
         self._state = RoutingState(0)
-        self._status = "idle"
+        self._status = Status.IDLE
         self._last_read: float | None = None
         self._unreadable_since: float | None = None
         self._tasks: list[asyncio.Task] = []

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from rollout.machine import Status
+
 
 @dataclass(frozen=True, slots=True)
 class DemoPlan:
@@ -88,4 +90,4 @@ def stage_label(percent: int, note: str = "") -> str:
 
 def startable(state: str) -> bool:
     """States from which `start` begins a new rollout (DESIGN.md / rollout.machine)."""
-    return state in ("idle", "rolled_back", "completed")
+    return state in (Status.IDLE, Status.ROLLED_BACK, Status.COMPLETED)
