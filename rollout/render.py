@@ -48,7 +48,7 @@ def short_status(status: dict[str, Any]) -> str:
 
 
 def render_status(status: dict[str, Any]) -> Group:
-    lines = [
+    lines: list[Text | Table] = [
         Text(short_status(status), style="bold"),
         Text(
             f"time in stage {duration(status.get('time_in_stage_seconds'))}, "

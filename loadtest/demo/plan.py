@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from rollout.machine import Status
 
@@ -29,7 +30,7 @@ class DemoPlan:
     poll_s: float = 0.5
     request_timeout_s: float = 10.0
 
-    def with_overrides(self, **overrides: object) -> DemoPlan:
+    def with_overrides(self, **overrides: Any) -> DemoPlan:
         """This plan with the command-line values that were given (None means not given)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
