@@ -23,6 +23,8 @@ from gateway.routing import CANARY, LEGACY, Target, choose
 from gateway.runtime import Runtime
 from gateway.upstream import UpstreamResponse
 
+_FORCEABLE = {target.value.encode("latin-1"): target for target in Target}  # force header values
+
 
 class Proxy:
     def __init__(self, runtime: Runtime) -> None:
@@ -81,11 +83,10 @@ class Proxy:
                 return uid
         return None
 
-    def _forced(self, found: dict[bytes, bytes]) -> str | None:
+    def _forced(self, found: dict[bytes, bytes]) -> Target | None:
         if self._force_header is None:
             return None
-        raw = found.get(self._force_header, b"").strip().lower()
-        return raw.decode("latin-1") if raw in (b"legacy", b"canary") else None
+        return _FORCEABLE.get(found.get(self._force_header, b"").strip().lower())
 
     async def _serve(
         self, target: Target, incoming: Incoming, up_headers: list[tuple[str, str]], send: Send
