@@ -1,5 +1,8 @@
-"""The gateway knows nothing of the rollout machinery (gateway/extension.py): no module of
-`gateway/` but its entry point `__main__` imports `rollout`, not even lazily inside a function."""
+"""Import rules of the gateway, checked on the sources with `ast` (lazy imports included).
+
+- No module of `gateway/` but its entry point `__main__` imports `rollout`: the gateway knows
+  nothing of stores or controllers (gateway/extension.py).
+- runtime.py and proxy.py do not import each other; errors.py imports no client library."""
 
 from __future__ import annotations
 
@@ -61,3 +64,19 @@ def test_no_gateway_module_but_main_imports_rollout():
 def test_main_does_import_rollout():
     """Keeps ALLOWED honest: if the entry point stops wiring the rollout in, drop the exception."""
     assert imports_rollout((GATEWAY_DIR / "__main__.py").read_text(encoding="utf-8"))
+
+
+def module_imports(name: str) -> set[str]:
+    return imported_modules((GATEWAY_DIR / f"{name}.py").read_text(encoding="utf-8"))
+
+
+def test_runtime_and_proxy_do_not_import_each_other():
+    """The outcome of a request travels as one `gateway.outcome.Outcome`, not back and forth."""
+    assert "gateway.proxy" not in module_imports("runtime")
+    assert "gateway.runtime" in module_imports("proxy")  # the direction that stays
+
+
+def test_the_error_taxonomy_knows_no_client_library():
+    """aiohttp's exceptions become GatewayErrors in gateway.upstream, nowhere else."""
+    assert not {m for m in module_imports("errors") if m.split(".")[0] in {"aiohttp", "asyncio"}}
+    assert "aiohttp" in module_imports("upstream")
