@@ -48,7 +48,7 @@ def env_name(cls: type[BaseSettings], field: str) -> str:
     return f"{prefix}{field}".upper()
 
 
-def load_settings(cls: type[S], **overrides: object) -> S:
+def load_settings(cls: type[S], **overrides: Any) -> S:
     """Build `cls` from env (plus explicit overrides); raise SettingsError naming the vars."""
     try:
         return cls(**overrides)

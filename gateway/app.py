@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from common.asgi import Receive, Scope, Send
 from common.logging import get_logger
 from gateway.aggregate import Aggregator
 from gateway.errors import GatewayError
@@ -25,6 +27,7 @@ from gateway.extension import RolloutExtension
 from gateway.metrics import GatewayMetrics
 from gateway.proxy import Proxy
 from gateway.respond import send_json_error
+from gateway.routing import CANARY, LEGACY
 from gateway.runtime import Runtime
 from gateway.settings import GatewaySettings
 from gateway.state import RoutingState, StaticStateSource
@@ -45,7 +48,7 @@ class GatewayApp:
         self.proxy = proxy
         self.runtime = runtime
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_own_path(scope["path"]):
             await self.own(scope, receive, send)
             return
@@ -64,7 +67,7 @@ def create_app(
     client: UpstreamClient | None = None,
     rollout: RolloutExtension | None = None,
     logger: Any = None,
-    clock=time.time,
+    clock: Callable[[], float] = time.time,
 ) -> GatewayApp:
     registry = registry if registry is not None else CollectorRegistry()
     client = client or AiohttpUpstream(
@@ -89,9 +92,11 @@ def create_app(
     return GatewayApp(own, Proxy(runtime), runtime)
 
 
-def _lifespan(runtime: Runtime, rollout: RolloutExtension | None):
+def _lifespan(
+    runtime: Runtime, rollout: RolloutExtension | None
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
-    async def lifespan(_app):
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.client.open()
         if rollout is not None:
             await rollout.start(runtime.aggregator)
@@ -132,8 +137,8 @@ async def _check_upstreams(runtime: Runtime) -> dict[str, dict[str, Any]]:
     """Reachable = answered HTTP below 500 (a rate-limited 429 still proves it is up)."""
     s = runtime.settings
     urls = {
-        "legacy": s.legacy_url + s.legacy_health_path,
-        "canary": s.canary_url + s.canary_health_path,
+        LEGACY: s.legacy_url + s.legacy_health_path,
+        CANARY: s.canary_url + s.canary_health_path,
     }
 
     async def one(url: str) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from common.settings import ServiceSettings, split_list
+from gateway.routing import Target
 
-Target = Literal["legacy", "canary"]
 IDENTITY_SOURCES = ("header", "query", "body")
 
 
@@ -92,7 +92,7 @@ class GatewaySettings(ServiceSettings):
 
     @field_validator("pinned_paths")
     @classmethod
-    def _paths_absolute(cls, value: dict[str, str]) -> dict[str, str]:
+    def _paths_absolute(cls, value: dict[str, Target]) -> dict[str, Target]:
         bad = [p for p in value if not p.startswith("/")]
         if bad:
             raise ValueError(f"pinned paths must start with '/': {bad}")
@@ -113,6 +113,7 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(f"users on both GATEWAY_ALLOW_USERS and this list: {sorted(both)}")
         return value
 
-    def read_timeout_for(self, target: str) -> float:
-        specific = self.canary_read_timeout_s if target == "canary" else self.legacy_read_timeout_s
+    def read_timeout_for(self, target: Target) -> float:
+        canary = target == Target.CANARY
+        specific = self.canary_read_timeout_s if canary else self.legacy_read_timeout_s
         return specific or self.read_timeout_s

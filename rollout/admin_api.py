@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -22,12 +22,14 @@ from starlette.routing import Route
 
 from common.logging import get_logger
 from common.security import bearer_token_matches
-from rollout.machine import Advance, InvalidTransition, Pause, Resume, Rollback, Start
+from rollout.machine import Advance, Event, InvalidTransition, Pause, Resume, Rollback, Start
 from rollout.service import RolloutService
 from rollout.status import status_view
 from rollout.store import Conflict, StoreError
 
 MAX_BODY_BYTES = 16 * 1024
+T = TypeVar("T")
+Handler = Callable[[Request, RolloutService], Awaitable[JSONResponse]]
 
 
 class _Body(BaseModel):
@@ -51,11 +53,11 @@ class ResumeBody(_Body):
     pass
 
 
-def _start(b: StartBody, actor: str):
+def _start(b: StartBody, actor: str) -> Start:
     return Start(salt=b.salt, actor=actor)
 
 
-VERBS: dict[str, tuple[type[_Body], Callable[[Any, str], Any]]] = {
+VERBS: dict[str, tuple[type[_Body], Callable[[Any, str], Event]]] = {
     "start": (StartBody, _start),
     "advance": (ReasonBody, lambda b, actor: Advance(actor=actor, reason=b.reason)),
     "pause": (ReasonBody, lambda b, actor: Pause(actor=actor, reason=b.reason)),
@@ -96,7 +98,7 @@ class AdminAPI:
             Route("/admin/rollout/{verb}", self._guarded(self.act), methods=["POST"]),
         ]
 
-    def _guarded(self, handler):
+    def _guarded(self, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:
             try:
                 self._authorize(request)
@@ -158,7 +160,7 @@ class AdminAPI:
         self._log_action(verb, actor, "ok")
         return JSONResponse(await self._status_doc(service))
 
-    def _log_action(self, verb: str, actor: str, result: str, exc: Exception | None = None):
+    def _log_action(self, verb: str, actor: str, result: str, exc: Exception | None = None) -> None:
         detail = {"error": str(exc)} if exc else {}
         self._log.info("rollout.operator_action", verb=verb, actor=actor, result=result, **detail)
 
@@ -188,5 +190,5 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def _in_thread(fn, *args):
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)

@@ -118,7 +118,8 @@ def call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[st
     except httpx.HTTPError as exc:
         raise CliError(f"request to {client.base_url} failed: {exc}", 2) from None
     if response.is_success:
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
     message = f"HTTP {response.status_code}: {response.text}"
     if response.status_code == 401:
         message += "\nhint: set GATEWAY_ADMIN_TOKEN to the gateway's admin token"

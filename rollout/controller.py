@@ -19,13 +19,12 @@ import socket
 from collections.abc import Callable, Sequence
 
 from common.logging import get_logger
-from rollout.machine import PAUSED, PROGRESSING, Observed, RolloutState
+from gateway.routing import Target
+from rollout.machine import Observed, RolloutState, Status
 from rollout.metrics import RolloutMetrics
 from rollout.policy import MetricRule, Verdict, WindowStats, assess, failed_read
 from rollout.service import RolloutService
 from rollout.store import RolloutStore, StoreError
-
-CANARY = "canary"
 
 
 def default_holder() -> str:
@@ -45,7 +44,7 @@ class Controller:
         lease_ttl_seconds: float = 15.0,
         check_interval_seconds: float = 5.0,
         metrics: RolloutMetrics | None = None,
-        target: str = CANARY,
+        target: Target = Target.CANARY,
     ) -> None:
         self.store = store
         self.service = service
@@ -66,7 +65,7 @@ class Controller:
         if not await self._hold_lease(now):
             return None
         stored = await asyncio.to_thread(self.store.read)
-        if stored.state.status not in (PROGRESSING, PAUSED):
+        if stored.state.status not in (Status.PROGRESSING, Status.PAUSED):
             return None
         verdict = await asyncio.to_thread(self.observe, stored.state, now)
         self.metrics.observe_verdict(verdict)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -28,9 +28,10 @@ from gateway.aggregate import Aggregator
 from gateway.state import RoutingState
 from rollout.admin_api import AdminAPI
 from rollout.controller import Controller, default_holder
+from rollout.machine import Status
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
-from rollout.policy import rules_from_settings
+from rollout.policy import MetricRule, rules_from_settings
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
 from rollout.store import RolloutStore, StoredState, open_store
@@ -64,10 +65,10 @@ class GatewayRollout:
         self._service: RolloutService | None = None
         self._controller: Controller | None = None
         self._state = RoutingState(0)
-        self._status = "idle"
+        self._status = Status.IDLE
         self._last_read: float | None = None
         self._unreadable_since: float | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self._aggregator: Aggregator | None = None
         self._log = get_logger("rollout.extension")
         self.admin = AdminAPI(lambda: self._service, admin_token, clock=clock)
@@ -133,7 +134,7 @@ class GatewayRollout:
 
     async def poll_once(self) -> None:
         try:
-            stored = await asyncio.to_thread(self._store.read)
+            stored = await asyncio.to_thread(self._opened().read)
         except Exception as exc:
             self._mark_unreadable(exc)
             return
@@ -146,14 +147,14 @@ class GatewayRollout:
         if not rows:
             return
         try:
-            await asyncio.to_thread(self._store.append_aggregates, rows)
+            await asyncio.to_thread(self._opened().append_aggregates, rows)
         except Exception as exc:
             self._aggregator.restore(rows)
             self._log.warning("rollout.flush_failed", error=repr(exc), rows=len(rows))
 
     async def prune_once(self) -> int:
         keep = max(self.settings.retention_seconds, *(r.window_seconds for r in self._rules()))
-        return await asyncio.to_thread(self._store.prune, int(self.clock()) - keep)
+        return await asyncio.to_thread(self._opened().prune, int(self.clock()) - keep)
 
     def _apply(self, stored: StoredState) -> None:
         now = self.clock()
@@ -176,7 +177,7 @@ class GatewayRollout:
                 "rollout.store_unreadable", error=repr(exc), keeping_percent=self._state.percent
             )
 
-    async def _every(self, interval: float, job: Callable[[], Any]) -> None:
+    async def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
@@ -184,10 +185,15 @@ class GatewayRollout:
             except Exception as exc:
                 self._log.warning("rollout.background_failed", job=job.__name__, error=repr(exc))
 
-    def _spawn(self, coro, name: str) -> None:
+    def _opened(self) -> RolloutStore:
+        if self._store is None:
+            raise RuntimeError("rollout store used before start()")
+        return self._store
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coro, name=f"rollout.{name}"))
 
-    def _rules(self):
+    def _rules(self) -> tuple[MetricRule, ...]:
         return rules_from_settings(self.settings)
 
     def _controller_role(self) -> str:

@@ -17,16 +17,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from gateway.aggregate import LatencyHistogram
 
-HEALTHY = "healthy"
-WARN = "warn"
-BREACH = "breach"
-NOT_ENOUGH_DATA = "not_enough_data"
-ERROR = "error"  # the statistics could not be read: its own verdict, never a healthy default
-_RANK = {HEALTHY: 0, NOT_ENOUGH_DATA: 1, ERROR: 1, WARN: 2, BREACH: 3}
+if TYPE_CHECKING:
+    from rollout.settings import RolloutSettings
+
+
+class VerdictKind(StrEnum):
+    """What a verdict says; the values are what the store, the API and the logs carry."""
+
+    HEALTHY = "healthy"
+    WARN = "warn"
+    BREACH = "breach"
+    NOT_ENOUGH_DATA = "not_enough_data"
+    ERROR = "error"  # the statistics could not be read: its own verdict, never a healthy default
+
+
+_RANK = {
+    VerdictKind.HEALTHY: 0,
+    VerdictKind.NOT_ENOUGH_DATA: 1,
+    VerdictKind.ERROR: 1,
+    VerdictKind.WARN: 2,
+    VerdictKind.BREACH: 3,
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,7 @@ class MetricRule:
         return value > threshold if self.higher_is_worse else value < threshold
 
 
-def rules_from_settings(s) -> tuple[MetricRule, ...]:
+def rules_from_settings(s: RolloutSettings) -> tuple[MetricRule, ...]:
     """The three DESIGN.md metrics from `RolloutSettings`."""
     return (
         MetricRule(
@@ -78,7 +94,7 @@ def rules_from_settings(s) -> tuple[MetricRule, ...]:
 @dataclass(frozen=True, slots=True)
 class MetricVerdict:
     metric: str
-    verdict: str
+    verdict: VerdictKind
     value: float | None
     warn: float
     breach: float
@@ -90,7 +106,7 @@ class MetricVerdict:
     def describe(self) -> str:
         """`error_rate 0.5 > 0.05 over 30s (120 samples)`: the reason line of a rollback."""
         op = ">" if self.metric != "success_rate" else "<"
-        limit = self.breach if self.verdict == BREACH else self.warn
+        limit = self.breach if self.verdict == VerdictKind.BREACH else self.warn
         return (
             f"{self.metric} {_fmt(self.value)} {op} {_fmt(limit)} "
             f"over {self.window_seconds}s ({self.samples} samples)"
@@ -99,17 +115,17 @@ class MetricVerdict:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    verdict: str
+    verdict: VerdictKind
     metrics: tuple[MetricVerdict, ...] = ()
     at: float | None = None
     detail: str | None = None
 
-    def worst(self, kind: str) -> tuple[MetricVerdict, ...]:
+    def worst(self, kind: VerdictKind) -> tuple[MetricVerdict, ...]:
         return tuple(m for m in self.metrics if m.verdict == kind)
 
     def reason(self) -> str:
         failing = self.worst(self.verdict)
-        if self.verdict in (BREACH, WARN) and failing:
+        if self.verdict in (VerdictKind.BREACH, VerdictKind.WARN) and failing:
             return f"{self.verdict}: " + "; ".join(m.describe() for m in failing)
         return self.detail or self.verdict
 
@@ -123,8 +139,11 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
-        metrics = tuple(MetricVerdict(**m) for m in data.get("metrics", ()))
-        return cls(data["verdict"], metrics, data.get("at"), data.get("detail"))
+        metrics = tuple(
+            MetricVerdict(**{**m, "verdict": VerdictKind(m["verdict"])})
+            for m in data.get("metrics", ())
+        )
+        return cls(VerdictKind(data["verdict"]), metrics, data.get("at"), data.get("detail"))
 
 
 def _fmt(value: float | None) -> str:
@@ -147,13 +166,13 @@ def judge(rule: MetricRule, stats: WindowStats, min_samples: int) -> MetricVerdi
     samples = stats.latency.total if rule.metric == "p95_ms" else stats.requests
     value = metric_value(rule.metric, stats)
     if samples < min_samples or value is None:
-        verdict = NOT_ENOUGH_DATA
+        verdict = VerdictKind.NOT_ENOUGH_DATA
     elif rule.worse_than(value, rule.breach):
-        verdict = BREACH
+        verdict = VerdictKind.BREACH
     elif rule.worse_than(value, rule.warn):
-        verdict = WARN
+        verdict = VerdictKind.WARN
     else:
-        verdict = HEALTHY
+        verdict = VerdictKind.HEALTHY
     return MetricVerdict(
         rule.metric,
         verdict,
@@ -179,10 +198,12 @@ def assess(
         judge(rule, stats_by_window.get(rule.window_seconds, WindowStats()), min_samples)
         for rule in rules
     )
-    overall = max((m.verdict for m in judged), key=_RANK.__getitem__, default=NOT_ENOUGH_DATA)
+    overall = max(
+        (m.verdict for m in judged), key=_RANK.__getitem__, default=VerdictKind.NOT_ENOUGH_DATA
+    )
     return Verdict(overall, judged, at)
 
 
 def failed_read(detail: str, at: float | None = None) -> Verdict:
     """The statistics could not be read: never healthy, never a breach."""
-    return Verdict(ERROR, (), at, detail)
+    return Verdict(VerdictKind.ERROR, (), at, detail)

@@ -37,7 +37,7 @@ class RolloutSettings(ServiceSettings):
     profile: Literal["default", "demo"] = "default"
     stages: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [5, 10, 25, 50, 100])
     soak_seconds: Annotated[list[float], NoDecode] = Field(
-        default_factory=lambda: [24 * HOUR, 24 * HOUR, 48 * HOUR, 72 * HOUR]
+        default_factory=lambda: [24.0 * HOUR, 24.0 * HOUR, 48.0 * HOUR, 72.0 * HOUR]
     )
 
     breach_error_rate: float = Field(0.05, gt=0, le=1)

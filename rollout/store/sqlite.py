@@ -14,12 +14,12 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import RolloutState
 from rollout.policy import WindowStats
-from rollout.store.interface import Conflict, HistoryEntry, StoredState, StoreError
+from rollout.store.interface import Conflict, HistoryEntry, RolloutStore, StoredState, StoreError
 from rollout.store.schemes import StoreURL
 
 SCHEMA = """
@@ -193,7 +193,7 @@ def _read_state(db: sqlite3.Connection) -> StoredState:
     return StoredState(RolloutState.from_dict(json.loads(row[1])), row[0], row[2])
 
 
-def _history_row(e: HistoryEntry) -> tuple:
+def _history_row(e: HistoryEntry) -> tuple[Any, ...]:
     return (
         e.at,
         e.actor,
@@ -207,7 +207,7 @@ def _history_row(e: HistoryEntry) -> tuple:
     )
 
 
-def _history_entry(row: tuple) -> HistoryEntry:
+def _history_entry(row: tuple[Any, ...]) -> HistoryEntry:
     id_, at, actor, verb, reason, from_s, to_s, from_p, to_p, details = row
     details = json.loads(details)
     return HistoryEntry(at, actor, verb, reason, from_s, to_s, from_p, to_p, details, id_)
@@ -217,7 +217,7 @@ def _hist_json(row: TargetSecond) -> str:
     return json.dumps(row.latency.to_dict())
 
 
-def _sum_rows(rows: list[tuple]) -> WindowStats:
+def _sum_rows(rows: list[tuple[Any, ...]]) -> WindowStats:
     requests = errors = successes = 0
     latency = LatencyHistogram()
     for req, err, ok, hist in rows:
@@ -226,3 +226,7 @@ def _sum_rows(rows: list[tuple]) -> WindowStats:
         successes += ok
         latency.merge(LatencyHistogram.from_dict(json.loads(hist)))
     return WindowStats(requests, errors, successes, latency)
+
+
+if TYPE_CHECKING:  # `open_store` imports implementations by name, so mypy checks the match here
+    _implements: type[RolloutStore] = SqliteStore

@@ -163,6 +163,24 @@ def test_pinned_path_goes_to_its_target(gateway):
     assert r.json()["name"] == "canary"
 
 
+@pytest.mark.parametrize(
+    ("enabled", "user", "force", "side"),
+    [
+        (True, LEGACY_USER, "canary", "canary"),
+        (True, CANARY_USER, "LEGACY", "legacy"),  # any case
+        (True, LEGACY_USER, "blue", "legacy"),  # not a target: the hash decides
+        (False, LEGACY_USER, "canary", "legacy"),  # off by default: testers cannot force
+    ],
+)
+def test_the_force_header_picks_the_target_only_when_enabled(upstreams, enabled, user, force, side):
+    with running_gateway(
+        legacy_url=upstreams["legacy"][1], canary_url=upstreams["canary"][1], canary_percent=5,
+        force_header_enabled=enabled,
+    ) as (url, _):  # fmt: skip
+        r = httpx.get(url + "/chat", headers={"X-User-Id": user, "X-Canary-Force": force})
+    assert (r.headers["x-canary-target"], r.json()["name"]) == (side, side)
+
+
 JSON = {"content-type": "application/json"}
 MALFORMED = [
     ("invalid JSON body", {"content": b'{"user_id": "user_19"', "headers": JSON}),

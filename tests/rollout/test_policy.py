@@ -6,12 +6,8 @@ import pytest
 
 from gateway.aggregate import LatencyHistogram
 from rollout.policy import (
-    BREACH,
-    ERROR,
-    HEALTHY,
-    NOT_ENOUGH_DATA,
-    WARN,
     Verdict,
+    VerdictKind,
     WindowStats,
     assess,
     failed_read,
@@ -45,19 +41,39 @@ def verdict_of(result: Verdict, metric: str) -> str:
 @pytest.mark.parametrize(
     ("why", "window", "metric", "expected"),
     [
-        ("all fine", stats(), "error_rate", HEALTHY),
-        ("error 5% is not over 5%: warn only", stats(errors=5), "error_rate", WARN),
-        ("error 6% > 5%: breach", stats(errors=6), "error_rate", BREACH),
-        ("error 2% equals warn: healthy", stats(errors=2), "error_rate", HEALTHY),
-        ("error 3% > 2%: warn", stats(errors=3), "error_rate", WARN),
-        ("success 90% equals breach: warn", stats(successes=90), "success_rate", WARN),
-        ("success 89% < 90%: breach", stats(successes=89), "success_rate", BREACH),
-        ("success 93% equals warn: healthy", stats(successes=93), "success_rate", HEALTHY),
-        ("success 92% < 93%: warn", stats(successes=92), "success_rate", WARN),
-        ("4xx only lower success, not errors", stats(successes=80), "error_rate", HEALTHY),
-        ("49 requests < min 50", stats(requests=49, errors=49), "error_rate", NOT_ENOUGH_DATA),
-        ("exactly min samples judged", stats(requests=50, errors=50), "error_rate", BREACH),
-        ("no requests at all", stats(requests=0), "success_rate", NOT_ENOUGH_DATA),
+        ("all fine", stats(), "error_rate", VerdictKind.HEALTHY),
+        ("error 5% is not over 5%: warn only", stats(errors=5), "error_rate", VerdictKind.WARN),
+        ("error 6% > 5%: breach", stats(errors=6), "error_rate", VerdictKind.BREACH),
+        ("error 2% equals warn: healthy", stats(errors=2), "error_rate", VerdictKind.HEALTHY),
+        ("error 3% > 2%: warn", stats(errors=3), "error_rate", VerdictKind.WARN),
+        ("success 90% equals breach: warn", stats(successes=90), "success_rate", VerdictKind.WARN),
+        ("success 89% < 90%: breach", stats(successes=89), "success_rate", VerdictKind.BREACH),
+        (
+            "success 93% equals warn: healthy",
+            stats(successes=93),
+            "success_rate",
+            VerdictKind.HEALTHY,
+        ),
+        ("success 92% < 93%: warn", stats(successes=92), "success_rate", VerdictKind.WARN),
+        (
+            "4xx only lower success, not errors",
+            stats(successes=80),
+            "error_rate",
+            VerdictKind.HEALTHY,
+        ),
+        (
+            "49 requests < min 50",
+            stats(requests=49, errors=49),
+            "error_rate",
+            VerdictKind.NOT_ENOUGH_DATA,
+        ),
+        (
+            "exactly min samples judged",
+            stats(requests=50, errors=50),
+            "error_rate",
+            VerdictKind.BREACH,
+        ),
+        ("no requests at all", stats(requests=0), "success_rate", VerdictKind.NOT_ENOUGH_DATA),
     ],
 )
 def test_rate_rules(why, window, metric, expected):
@@ -67,11 +83,11 @@ def test_rate_rules(why, window, metric, expected):
 @pytest.mark.parametrize(
     ("why", "latency_ms", "expected"),
     [
-        ("well under target", 1_000, HEALTHY),
-        ("16 s: between target and warn", 16_000, HEALTHY),
-        ("18 s > 17 s warn", 18_000, WARN),
-        ("21 s > 20 s breach", 21_000, BREACH),
-        ("30 s far over", 30_000, BREACH),
+        ("well under target", 1_000, VerdictKind.HEALTHY),
+        ("16 s: between target and warn", 16_000, VerdictKind.HEALTHY),
+        ("18 s > 17 s warn", 18_000, VerdictKind.WARN),
+        ("21 s > 20 s breach", 21_000, VerdictKind.BREACH),
+        ("30 s far over", 30_000, VerdictKind.BREACH),
     ],
 )
 def test_p95_rule_uses_its_own_600s_window(why, latency_ms, expected):
@@ -85,25 +101,30 @@ def test_p95_comes_from_the_95th_percentile_not_the_mean():
     hist.add(30_000, 6)  # 6 % slow: the 95th value is slow
     result = assess(windows(w600=WindowStats(100, 0, 100, hist)), RULES, MIN)
     p95 = next(m for m in result.metrics if m.metric == "p95_ms")
-    assert p95.verdict == BREACH
+    assert p95.verdict == VerdictKind.BREACH
     assert p95.value == pytest.approx(30_000, rel=0.02)
 
 
 def test_p95_breach_also_needs_min_samples():
     result = assess(windows(w600=stats(requests=10, latency_ms=60_000)), RULES, MIN)
-    assert verdict_of(result, "p95_ms") == NOT_ENOUGH_DATA
-    assert result.verdict == NOT_ENOUGH_DATA
+    assert verdict_of(result, "p95_ms") == VerdictKind.NOT_ENOUGH_DATA
+    assert result.verdict == VerdictKind.NOT_ENOUGH_DATA
 
 
 @pytest.mark.parametrize(
     ("why", "w300", "w600", "overall"),
     [
-        ("all healthy", stats(), stats(), HEALTHY),
-        ("breach beats a filling window", stats(errors=10), stats(requests=3), BREACH),
-        ("warn beats not enough data", stats(errors=3), stats(requests=3), WARN),
-        ("breach beats warn", stats(errors=3), stats(latency_ms=25_000), BREACH),
-        ("one filling window blocks healthy", stats(), stats(requests=3), NOT_ENOUGH_DATA),
-        ("nothing at all", stats(requests=0), stats(requests=0), NOT_ENOUGH_DATA),
+        ("all healthy", stats(), stats(), VerdictKind.HEALTHY),
+        ("breach beats a filling window", stats(errors=10), stats(requests=3), VerdictKind.BREACH),
+        ("warn beats not enough data", stats(errors=3), stats(requests=3), VerdictKind.WARN),
+        ("breach beats warn", stats(errors=3), stats(latency_ms=25_000), VerdictKind.BREACH),
+        (
+            "one filling window blocks healthy",
+            stats(),
+            stats(requests=3),
+            VerdictKind.NOT_ENOUGH_DATA,
+        ),
+        ("nothing at all", stats(requests=0), stats(requests=0), VerdictKind.NOT_ENOUGH_DATA),
     ],
 )
 def test_overall_precedence(why, w300, w600, overall):
@@ -120,9 +141,9 @@ def test_verdict_carries_its_numbers():
 
 
 def test_missing_window_counts_as_empty():
-    assert assess({}, RULES, MIN).verdict == NOT_ENOUGH_DATA
+    assert assess({}, RULES, MIN).verdict == VerdictKind.NOT_ENOUGH_DATA
 
 
 def test_failed_read_is_its_own_verdict():
     result = failed_read("store unreadable", at=5.0)
-    assert result.verdict == ERROR and result.reason() == "store unreadable"
+    assert result.verdict == VerdictKind.ERROR and result.reason() == "store unreadable"

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
-from rollout.machine import PROGRESSING, RolloutState
+from rollout.machine import RolloutState, Status
 from rollout.store import Conflict, HistoryEntry, StoreError, open_store
 from rollout.store.sqlite import SqliteStore
 
@@ -18,7 +18,9 @@ def path(tmp_path) -> str:
 
 
 def entry(verb: str, to_percent: int) -> HistoryEntry:
-    return HistoryEntry(1.0, "tester", verb, "why", "idle", PROGRESSING, 0, to_percent, {"n": 1})
+    return HistoryEntry(
+        1.0, "tester", verb, "why", "idle", Status.PROGRESSING, 0, to_percent, {"n": 1}
+    )
 
 
 def row(second: int, target: str, requests: int, errors: int, latency_ms: float) -> TargetSecond:
@@ -41,7 +43,9 @@ def test_two_concurrent_writers_exactly_one_wins(path):
         barrier.wait()
         try:
             results.append(
-                store.compare_and_set(0, RolloutState(PROGRESSING, percent, 0), [entry("s", 5)], 2)
+                store.compare_and_set(
+                    0, RolloutState(Status.PROGRESSING, percent, 0), [entry("s", 5)], 2
+                )
             )
         except Conflict as exc:
             results.append(exc)
@@ -56,13 +60,13 @@ def test_two_concurrent_writers_exactly_one_wins(path):
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(results) == 2 and len(conflicts) == 1
     assert conflicts[0].current.version == 1
-    assert "version 1" in str(conflicts[0]) and PROGRESSING in str(conflicts[0])
+    assert "version 1" in str(conflicts[0]) and Status.PROGRESSING in str(conflicts[0])
     assert len(stores[0].history()) == 1  # the loser wrote no history either
 
 
 def test_restart_keeps_state_history_and_verdict(path):
     store = SqliteStore(path)
-    state = RolloutState(PROGRESSING, 25, 2, "salt", 10.0, 20.0)
+    state = RolloutState(Status.PROGRESSING, 25, 2, "salt", 10.0, 20.0)
     store.compare_and_set(0, state, [entry("start", 5), entry("advance", 25)], 30.0)
     store.record_verdict({"verdict": "healthy"})
     store.close()
