@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from common.settings import Secret
 from legacy_service.settings import ApiServiceSettings
 
 
@@ -20,9 +21,9 @@ class CanarySettings(ApiServiceSettings):
 
     port: int = Field(8082, ge=0, le=65535)
     version: str = "1.0.0"
-    admin_token: str | None = None
+    admin_token: Secret[str | None] = None
 
-    gemini_api_key: str | None = None
+    gemini_api_key: Secret[str | None] = None
     gemini_model: str = "gemini-2.0-flash"
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     gemini_timeout_s: float = Field(10.0, gt=0)

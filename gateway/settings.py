@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.settings import ServiceSettings, split_list
+from common.settings import Secret, ServiceSettings, split_list
 
 Target = Literal["legacy", "canary"]
 IDENTITY_SOURCES = ("header", "query", "body")
@@ -59,7 +59,7 @@ class GatewaySettings(ServiceSettings):
     retry_on_5xx_paths: Annotated[tuple[str, ...], NoDecode] = ()
     readiness_timeout_s: float = Field(2.0, gt=0)
 
-    admin_token: str | None = None
+    admin_token: Secret[str | None] = None
 
     @field_validator(
         "identity_sources", "allow_users", "deny_users", "retry_on_5xx_paths", mode="before"

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import ServiceSettings, SettingsError, load_settings
+from common.settings import ServiceSettings, SettingsError, load_settings, redact_url
 from deploy.local import supervisor as sup
 from deploy.local.stack import (
     ChildSpec,
@@ -70,7 +70,7 @@ def banner(settings: LocalRunSettings, tokens: Tokens, store: str) -> str:
         f"  gateway  {gateway}   (ready: {gateway}/readyz, metrics: {gateway}/metrics)",
         f"  legacy   {base_url(host, ports.legacy)}   (docs: /docs)",
         f"  canary   {base_url(host, ports.canary)}   (docs: /docs)",
-        f"  store    {store}",
+        f"  store    {redact_url(store)}",
         f"  logs     {settings.dir}/legacy.log, canary.log, gateway.log",
     ]
     lines += [f"  {var}={_token(var, tokens)}   (generated)" for var in tokens.generated]

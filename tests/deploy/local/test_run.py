@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.local.run import LocalRunSettings, banner
+from deploy.local.stack import Tokens
 from tests.support.servers import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
@@ -152,3 +154,8 @@ def test_invalid_own_setting_exits_2(tmp_path: Path) -> None:
     run = start_ion_run(tmp_path, {"ION_RUN_READY_TIMEOUT_S": "-1"})
     assert finish(run) == 2
     assert "ION_RUN_READY_TIMEOUT_S" in run.errors()
+
+
+def test_banner_shows_the_store_without_its_password() -> None:
+    text = banner(LocalRunSettings(), Tokens("g" * 24, "c" * 24), "redis://:hunter2@db:6379/0")
+    assert "store    redis://:***@db:6379/0" in text and "hunter2" not in text
