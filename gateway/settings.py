@@ -2,11 +2,14 @@
 
 Lists and maps may be given as JSON (`GATEWAY_ALLOW_USERS='["alice","bob"]'`) or, for lists, as a
 comma-separated string (`GATEWAY_ALLOW_USERS=alice,bob`).
+
+Durations end in `_seconds` (`GATEWAY_READ_TIMEOUT_SECONDS`); the old `_S` names still work for
+one release, with a warning at start-up (`renamed`, see `common.settings`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -50,16 +53,25 @@ class GatewaySettings(ServiceSettings):
     # Proxying.
     target_header_enabled: bool = True
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=0)
-    connect_timeout_s: float = Field(2.0, gt=0)
-    read_timeout_s: float = Field(60.0, gt=0)
-    legacy_read_timeout_s: float | None = Field(None, gt=0)
-    canary_read_timeout_s: float | None = Field(None, gt=0)
+    connect_timeout_seconds: float = Field(2.0, gt=0)
+    read_timeout_seconds: float = Field(60.0, gt=0)
+    legacy_read_timeout_seconds: float | None = Field(None, gt=0)
+    canary_read_timeout_seconds: float | None = Field(None, gt=0)
     pool_size: int = Field(256, ge=1, le=10000)
-    upstream_keepalive_s: float = Field(4.0, gt=0)
+    upstream_keepalive_seconds: float = Field(4.0, gt=0)
     retry_on_5xx_paths: Annotated[tuple[str, ...], NoDecode] = ()
-    readiness_timeout_s: float = Field(2.0, gt=0)
+    readiness_timeout_seconds: float = Field(2.0, gt=0)
 
     admin_token: Secret[str | None] = None
+
+    renamed: ClassVar[dict[str, str]] = {
+        "connect_timeout_s": "connect_timeout_seconds",
+        "read_timeout_s": "read_timeout_seconds",
+        "legacy_read_timeout_s": "legacy_read_timeout_seconds",
+        "canary_read_timeout_s": "canary_read_timeout_seconds",
+        "upstream_keepalive_s": "upstream_keepalive_seconds",
+        "readiness_timeout_s": "readiness_timeout_seconds",
+    }
 
     @field_validator(
         "identity_sources", "allow_users", "deny_users", "retry_on_5xx_paths", mode="before"
@@ -114,5 +126,9 @@ class GatewaySettings(ServiceSettings):
         return value
 
     def read_timeout_for(self, target: str) -> float:
-        specific = self.canary_read_timeout_s if target == "canary" else self.legacy_read_timeout_s
-        return specific or self.read_timeout_s
+        specific = (
+            self.canary_read_timeout_seconds
+            if target == "canary"
+            else self.legacy_read_timeout_seconds
+        )
+        return specific or self.read_timeout_seconds

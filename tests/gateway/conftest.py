@@ -37,7 +37,7 @@ def gateway(upstreams):
         canary_url=upstreams["canary"][1],
         canary_percent=5,
         max_body_bytes=1_000_000,
-        read_timeout_s=0.5,
+        read_timeout_seconds=0.5,
         pinned_paths={"/only-canary": "canary"},
         retry_on_5xx_paths=("/status/502",),
     ) as (url, app):
