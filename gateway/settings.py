@@ -3,6 +3,13 @@
 Lists and maps may be given as JSON (`GATEWAY_ALLOW_USERS='["alice","bob"]'`) or, for lists, as a
 comma-separated string (`GATEWAY_ALLOW_USERS=alice,bob`).
 
+Where the live percent comes from (`GATEWAY_PERCENT_SOURCE`): `store` (the default) reads it from
+the rollout store, where operators and the controller change it; `static` routes the fixed
+`GATEWAY_CANARY_PERCENT`. Setting `GATEWAY_CANARY_PERCENT` while the source is `store` is refused
+at start-up (exit 2, the message names both variables) rather than ignored, and rather than
+switching the source by itself: a percent left over in an environment must not silently turn
+off the rollout store, its controller and the admin API that an emergency rollback needs.
+
 Durations end in `_seconds` (`GATEWAY_READ_TIMEOUT_SECONDS`); the old `_S` names still work for
 one release, with a warning at start-up (`renamed`, see `common.settings`).
 """
@@ -11,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from common.settings import Secret, ServiceSettings, split_list
@@ -124,6 +131,18 @@ class GatewaySettings(ServiceSettings):
         if both:
             raise ValueError(f"users on both GATEWAY_ALLOW_USERS and this list: {sorted(both)}")
         return value
+
+    @model_validator(mode="after")
+    def _percent_needs_static_source(self) -> GatewaySettings:
+        """See the module docstring: a percent the store would ignore stops start-up."""
+        if self.percent_source == "store" and "canary_percent" in self.model_fields_set:
+            raise ValueError(
+                "GATEWAY_CANARY_PERCENT is only used with GATEWAY_PERCENT_SOURCE=static; "
+                "set GATEWAY_PERCENT_SOURCE=static to route a fixed percent, or unset "
+                "GATEWAY_CANARY_PERCENT to take the percent from the rollout store "
+                "(GATEWAY_PERCENT_SOURCE=store, the default; change it with ion-rollout)"
+            )
+        return self
 
     def read_timeout_for(self, target: str) -> float:
         specific = (

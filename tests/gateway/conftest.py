@@ -23,8 +23,13 @@ def upstreams() -> Iterator[dict[str, tuple[Upstream, str]]]:
 
 @contextlib.contextmanager
 def running_gateway(**settings):
-    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime."""
-    app = create_app(GatewaySettings(**settings), registry=CollectorRegistry())
+    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime.
+
+    No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static).
+    """
+    app = create_app(
+        GatewaySettings(**{"percent_source": "static", **settings}), registry=CollectorRegistry()
+    )
     with serve_app(app, proxy_headers=False) as url:
         yield url, app
 

@@ -1,4 +1,7 @@
-"""gateway/settings.py: the renamed `_S` variables and per-target reads."""
+"""gateway/settings.py: where the percent comes from, the renamed `_S` variables, per-target reads.
+
+`python -m gateway` itself (exit code 2, stderr) is covered in test_main.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import os
 
 import pytest
 
-from common.settings import load_settings
+from common.settings import SettingsError, load_settings
 from gateway.settings import GatewaySettings
 
 
@@ -15,6 +18,48 @@ def clean_env(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("GATEWAY_", "ROLLOUT_")):
             monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        ({"GATEWAY_CANARY_PERCENT": "5"}, "the default source (store) would ignore the percent"),
+        ({"GATEWAY_CANARY_PERCENT": "0"}, "ignored too, even when it happens to match"),
+        ({"GATEWAY_CANARY_PERCENT": "5", "GATEWAY_PERCENT_SOURCE": "store"}, "a contradiction"),
+    ],
+)
+def test_a_percent_the_store_would_ignore_is_refused_naming_what_to_change(monkeypatch, env, why):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings(GatewaySettings)
+    message = str(info.value)
+    assert "GATEWAY_CANARY_PERCENT is only used with GATEWAY_PERCENT_SOURCE=static" in message, why
+    assert (
+        "set GATEWAY_PERCENT_SOURCE=static" in message and "unset GATEWAY_CANARY_PERCENT" in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "source", "percent"),
+    [
+        ({}, "store", 0),
+        ({"GATEWAY_PERCENT_SOURCE": "static", "GATEWAY_CANARY_PERCENT": "5"}, "static", 5),
+        ({"GATEWAY_PERCENT_SOURCE": "static"}, "static", 0),
+        ({"GATEWAY_PERCENT_SOURCE": "store"}, "store", 0),
+    ],
+)
+def test_consistent_percent_settings_load(monkeypatch, env, source, percent):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(GatewaySettings)
+    assert (settings.percent_source, settings.canary_percent) == (source, percent)
+
+
+def test_the_rule_holds_for_keyword_arguments_too():
+    with pytest.raises(SettingsError, match="GATEWAY_PERCENT_SOURCE=static"):
+        load_settings(GatewaySettings, canary_percent=5)
+    assert GatewaySettings(percent_source="static", canary_percent=5).canary_percent == 5
 
 
 @pytest.mark.parametrize(("old", "new"), sorted(GatewaySettings.renamed.items()))
