@@ -1,10 +1,11 @@
 """The one boundary where client-library exceptions become gateway errors.
 
-    GatewayError            status  code
-    ├── BodyTooLarge         413    body_too_large
-    ├── UpstreamUnreachable  502    upstream_unreachable     (never reached the upstream)
-    ├── UpstreamTimeout      504    upstream_timeout         (connect or read deadline)
-    └── UpstreamProtocol     502    upstream_protocol_error  (broken or dropped response)
+    GatewayError               status  code
+    ├── BodyTooLarge            413    body_too_large
+    ├── UpstreamUnreachable     502    upstream_unreachable     (never reached the upstream)
+    ├── UpstreamConnectTimeout  504    upstream_timeout         (connect deadline; never reached)
+    ├── UpstreamTimeout         504    upstream_timeout         (read deadline)
+    └── UpstreamProtocol        502    upstream_protocol_error  (broken or dropped response)
 
 An upstream 5xx is not an exception: it streams through to the client and is counted.
 `reached_upstream` tells the failover logic whether the request may have been seen upstream.
