@@ -142,21 +142,23 @@ def load_settings(cls: type[S], **overrides: object) -> S:
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecatedSettingWarning)
-        try:
-            settings = cls(**overrides)
-        except SourceParseError as exc:  # a list/map variable that is not valid JSON
-            match = re.search(r'field "([^"]+)"', str(exc))
-            name = env_name(cls, match.group(1)) if match else "a setting"
-            error = SettingsError(f"invalid settings: {name}: not valid JSON")
-        except ValidationError as exc:
-            problems = [_problem(cls, err) for err in exc.errors()]
-            error = SettingsError("invalid settings: " + "; ".join(problems))
-        else:
-            error = None
+        result = _build(cls, overrides)
     _report(caught)
-    if error is not None:
-        raise error from None
-    return settings
+    if isinstance(result, SettingsError):
+        raise result  # raised here, outside any except: pydantic's text is not even chained
+    return result
+
+
+def _build(cls: type[S], overrides: Mapping[str, Any]) -> S | SettingsError:
+    try:
+        return cls(**overrides)
+    except SourceParseError as exc:  # a list/map variable that is not valid JSON
+        match = re.search(r'field "([^"]+)"', str(exc))
+        name = env_name(cls, match.group(1)) if match else "a setting"
+        return SettingsError(f"invalid settings: {name}: not valid JSON")
+    except ValidationError as exc:
+        problems = [_problem(cls, err) for err in exc.errors()]
+        return SettingsError("invalid settings: " + "; ".join(problems))
 
 
 def _report(caught: list[warnings.WarningMessage]) -> None:

@@ -66,8 +66,11 @@ def clean_env(monkeypatch):
 
 
 def all_settings_classes() -> set[type[BaseSettings]]:
-    def below(cls: type) -> set[type]:
-        return {cls}.union(*(below(sub) for sub in cls.__subclasses__()))
+    def below(cls: type[BaseSettings]) -> set[type[BaseSettings]]:
+        found = {cls}
+        for sub in cls.__subclasses__():
+            found |= below(sub)
+        return found
 
     return {c for c in below(ServiceSettings) if not c.__module__.startswith(("tests.", "common."))}
 
