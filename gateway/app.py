@@ -72,8 +72,8 @@ def create_app(
     registry = registry if registry is not None else CollectorRegistry()
     client = client or AiohttpUpstream(
         pool_size=settings.pool_size,
-        connect_timeout_s=settings.connect_timeout_s,
-        keepalive_s=settings.upstream_keepalive_s,
+        connect_timeout_s=settings.connect_timeout_seconds,
+        keepalive_s=settings.upstream_keepalive_seconds,
     )
     state = rollout or StaticStateSource(RoutingState(settings.canary_percent, settings.salt))
     runtime = Runtime(
@@ -143,7 +143,7 @@ async def _check_upstreams(runtime: Runtime) -> dict[str, dict[str, Any]]:
 
     async def one(url: str) -> dict[str, Any]:
         try:
-            status = await runtime.client.probe(url, s.readiness_timeout_s)
+            status = await runtime.client.probe(url, s.readiness_timeout_seconds)
         except GatewayError as err:
             return {"ok": False, "url": url, "error": err.code}
         return {"ok": status < 500, "url": url, "status": status}

@@ -2,16 +2,26 @@
 
 Lists and maps may be given as JSON (`GATEWAY_ALLOW_USERS='["alice","bob"]'`) or, for lists, as a
 comma-separated string (`GATEWAY_ALLOW_USERS=alice,bob`).
+
+Where the live percent comes from (`GATEWAY_PERCENT_SOURCE`): `store` (the default) reads it from
+the rollout store, where operators and the controller change it; `static` routes the fixed
+`GATEWAY_CANARY_PERCENT`. Setting `GATEWAY_CANARY_PERCENT` while the source is `store` is refused
+at start-up (exit 2, the message names both variables) rather than ignored, and rather than
+switching the source by itself: a percent left over in an environment must not silently turn
+off the rollout store, its controller and the admin API that an emergency rollback needs.
+
+Durations end in `_seconds` (`GATEWAY_READ_TIMEOUT_SECONDS`); the old `_S` names still work for
+one release, with a warning at start-up (`renamed`, see `common.settings`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.settings import ServiceSettings, split_list
+from common.settings import Secret, ServiceSettings, split_list
 from gateway.routing import Target
 
 IDENTITY_SOURCES = ("header", "query", "body")
@@ -50,16 +60,25 @@ class GatewaySettings(ServiceSettings):
     # Proxying.
     target_header_enabled: bool = True
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=0)
-    connect_timeout_s: float = Field(2.0, gt=0)
-    read_timeout_s: float = Field(60.0, gt=0)
-    legacy_read_timeout_s: float | None = Field(None, gt=0)
-    canary_read_timeout_s: float | None = Field(None, gt=0)
+    connect_timeout_seconds: float = Field(2.0, gt=0)
+    read_timeout_seconds: float = Field(60.0, gt=0)
+    legacy_read_timeout_seconds: float | None = Field(None, gt=0)
+    canary_read_timeout_seconds: float | None = Field(None, gt=0)
     pool_size: int = Field(256, ge=1, le=10000)
-    upstream_keepalive_s: float = Field(4.0, gt=0)
+    upstream_keepalive_seconds: float = Field(4.0, gt=0)
     retry_on_5xx_paths: Annotated[tuple[str, ...], NoDecode] = ()
-    readiness_timeout_s: float = Field(2.0, gt=0)
+    readiness_timeout_seconds: float = Field(2.0, gt=0)
 
-    admin_token: str | None = None
+    admin_token: Secret[str | None] = None
+
+    renamed: ClassVar[dict[str, str]] = {
+        "connect_timeout_s": "connect_timeout_seconds",
+        "read_timeout_s": "read_timeout_seconds",
+        "legacy_read_timeout_s": "legacy_read_timeout_seconds",
+        "canary_read_timeout_s": "canary_read_timeout_seconds",
+        "upstream_keepalive_s": "upstream_keepalive_seconds",
+        "readiness_timeout_s": "readiness_timeout_seconds",
+    }
 
     @field_validator(
         "identity_sources", "allow_users", "deny_users", "retry_on_5xx_paths", mode="before"
@@ -113,7 +132,19 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(f"users on both GATEWAY_ALLOW_USERS and this list: {sorted(both)}")
         return value
 
+    @model_validator(mode="after")
+    def _percent_needs_static_source(self) -> GatewaySettings:
+        """See the module docstring: a percent the store would ignore stops start-up."""
+        if self.percent_source == "store" and "canary_percent" in self.model_fields_set:
+            raise ValueError(
+                "GATEWAY_CANARY_PERCENT is only used with GATEWAY_PERCENT_SOURCE=static; "
+                "set GATEWAY_PERCENT_SOURCE=static to route a fixed percent, or unset "
+                "GATEWAY_CANARY_PERCENT to take the percent from the rollout store "
+                "(GATEWAY_PERCENT_SOURCE=store, the default; change it with ion-rollout)"
+            )
+        return self
+
     def read_timeout_for(self, target: Target) -> float:
         canary = target == Target.CANARY
-        specific = self.canary_read_timeout_s if canary else self.legacy_read_timeout_s
-        return specific or self.read_timeout_s
+        specific = self.canary_read_timeout_seconds if canary else self.legacy_read_timeout_seconds
+        return specific or self.read_timeout_seconds

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.settings import ServiceSettings, split_list
+from common.settings import Secret, ServiceSettings, split_list
 from rollout.store.schemes import StoreURL, parse_store_url
 
 HOUR = 3600
@@ -31,7 +31,7 @@ DEMO_DEFAULTS: dict[str, Any] = {
 class RolloutSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROLLOUT_", extra="ignore", frozen=True)
 
-    store_url: Annotated[StoreURL, NoDecode, BeforeValidator(parse_store_url)] = (
+    store_url: Secret[Annotated[StoreURL, NoDecode, BeforeValidator(parse_store_url)]] = (
         "sqlite:///ion-rollout.db"  # type: ignore[assignment]
     )
     profile: Literal["default", "demo"] = "default"
@@ -57,7 +57,7 @@ class RolloutSettings(ServiceSettings):
     check_interval_seconds: float = Field(5.0, gt=0)
     breach_action: Literal["rollback", "pause", "step_back"] = "rollback"
     auto_advance: bool = False
-    webhook_url: str | None = None
+    webhook_url: Secret[str | None] = None  # chat webhooks carry their key in the URL
     webhook_timeout_seconds: float = Field(5.0, gt=0)
     webhook_retries: int = Field(3, ge=0, le=10)
     poll_interval_seconds: float = Field(0.5, gt=0, le=0.5)

@@ -23,8 +23,13 @@ def upstreams() -> Iterator[dict[str, tuple[Upstream, str]]]:
 
 @contextlib.contextmanager
 def running_gateway(**settings):
-    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime."""
-    app = create_app(GatewaySettings(**settings), registry=CollectorRegistry())
+    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime.
+
+    No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static).
+    """
+    app = create_app(
+        GatewaySettings(**{"percent_source": "static", **settings}), registry=CollectorRegistry()
+    )
     with serve_app(app, proxy_headers=False) as url:
         yield url, app
 
@@ -37,7 +42,7 @@ def gateway(upstreams):
         canary_url=upstreams["canary"][1],
         canary_percent=5,
         max_body_bytes=1_000_000,
-        read_timeout_s=0.5,
+        read_timeout_seconds=0.5,
         pinned_paths={"/only-canary": "canary"},
         retry_on_5xx_paths=("/status/502",),
     ) as (url, app):

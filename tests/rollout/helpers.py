@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from starlette.applications import Starlette
@@ -36,11 +37,16 @@ async def eventually(predicate: Callable[[], object], timeout: float = 5.0, what
 
 
 class FlakyStore:
-    """Fault injection: a real store whose reads and writes fail while `broken` is set."""
+    """Fault injection: a real store whose reads and writes fail while `broken` is set.
+
+    `failed` counts the refused calls by method name, so a test can wait for a given call to
+    have been refused (and, by counting, retried) rather than for a state that may already hold.
+    """
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.broken = False
+        self.failed: Counter[str] = Counter()
 
     def __getattr__(self, name: str):
         attr = getattr(self.inner, name)
@@ -49,6 +55,7 @@ class FlakyStore:
 
         def call(*args, **kwargs):
             if self.broken:
+                self.failed[name] += 1
                 raise StoreError("disk I/O error (injected)")
             return attr(*args, **kwargs)
 

@@ -98,20 +98,22 @@ def test_controller_process_takes_the_lease_and_stops_on_sigterm(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    try:
-        wait_until(lambda: store_path.exists(), 10, "the store file")
-        store = SqliteStore(str(store_path))
-        wait_until(
-            lambda: not store.acquire_lease("intruder", 0.001, time.time()), 10, "lease held"
-        )
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
-        out = proc.stdout.read()
-        events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
-        assert "rollout.controller_started" in events
-        assert events[-1] == "rollout.controller_stopped"
-        assert store.acquire_lease("intruder", 0.001, time.time())  # released on shutdown
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+    with proc:  # closes the stdout pipe however the test ends
+        try:
+            wait_until(lambda: store_path.exists(), 10, "the store file")
+            store = SqliteStore(str(store_path))
+            wait_until(
+                lambda: not store.acquire_lease("intruder", 0.001, time.time()), 10, "lease held"
+            )
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=10)
+            assert proc.returncode == 0
+            events = [json.loads(ln)["event"] for ln in out.splitlines() if ln.startswith("{")]
+            assert "rollout.controller_started" in events
+            assert events[-1] == "rollout.controller_stopped"
+            assert store.acquire_lease("intruder", 0.001, time.time())  # released on shutdown
+            store.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)

@@ -74,6 +74,10 @@ async def test_flusher_appends_aggregates_and_keeps_them_while_store_is_down(par
         store.broken = True
         aggregator.record("canary", 500, 12.0, now=1000.2)
         aggregator.record("canary", 200, 8.0, now=1000.7)
+        # A second refused append means the flusher found the rows again after the first one
+        # failed: flush_once skips the store when there is nothing to drain, so without
+        # Aggregator.restore the rows would be gone and this never happens.
+        await eventually(lambda: store.failed["append_aggregates"] >= 2, what="a retried flush")
         await eventually(lambda: aggregator._buckets, what="rows put back")  # restored
         store.broken = False
         await eventually(
