@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.app import create_app
+from gateway.server import server_options
 from gateway.settings import GatewaySettings
 from tests.gateway.upstreams import Upstream
 from tests.support.servers import serve_app
@@ -23,9 +24,11 @@ def upstreams() -> Iterator[dict[str, tuple[Upstream, str]]]:
 
 @contextlib.contextmanager
 def running_gateway(**settings):
-    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime."""
-    app = create_app(GatewaySettings(**settings), registry=CollectorRegistry())
-    with serve_app(app, proxy_headers=False) as url:
+    """A gateway on loopback, served as `python -m gateway` serves it (gateway.server's uvicorn
+    options and protocol); yields (base_url, app) so tests can look at its runtime."""
+    gateway_settings = GatewaySettings(**settings)
+    app = create_app(gateway_settings, registry=CollectorRegistry())
+    with serve_app(app, **server_options(gateway_settings)) as url:
         yield url, app
 
 
