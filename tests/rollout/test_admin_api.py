@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from gateway.app import create_app
+from gateway.server import server_options
+from gateway.settings import GatewaySettings
 from rollout.extension import GatewayRollout
 from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
@@ -127,3 +132,50 @@ def test_no_token_configured_turns_the_api_off(tmp_path):
             response = httpx.request(method, url + path, headers={"authorization": "Bearer x"})
             assert response.status_code == 404
             assert response.json()["code"] == "admin_disabled"
+
+
+@contextlib.contextmanager
+def gateway_with_rollout(tmp_path, token: str | None):
+    """The real gateway app with the rollout extension attached, as `python -m gateway` runs it."""
+    dead = "http://127.0.0.1:9"  # never contacted: these tests stay under /admin
+    settings = GatewaySettings(legacy_url=dead, canary_url=dead, admin_token=token)
+    app = create_app(
+        settings, registry=CollectorRegistry(), rollout=make_extension(tmp_path, token)
+    )
+    with serve_app(app, **server_options(settings)) as url:
+        yield url
+
+
+ADMIN_PATHS = ["/admin", "/admin/", "/admin/rollout", "/admin/rollout/", "/admin/rollout/start",
+               "/admin/rollout/history/", "/admin/ui/login", "/admin/x/y/z"]  # fmt: skip
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+
+
+def test_off_everything_under_admin_is_404_whatever_the_method(tmp_path):
+    """No 405 showing the route through, no trailing-slash redirect echoing the client's Host."""
+    with gateway_with_rollout(tmp_path, token=None) as url:
+        for path in ADMIN_PATHS:
+            for method in METHODS:
+                response = httpx.request(method, url + path, headers={"host": "evil.example"})
+                assert response.status_code == 404, (method, path)
+                assert "location" not in response.headers, (method, path)
+                if method != "HEAD":
+                    assert response.json()["code"] == "admin_disabled", (method, path)
+
+
+def test_on_a_wrong_path_is_404_and_a_wrong_method_405_as_json_never_a_redirect(tmp_path):
+    with gateway_with_rollout(tmp_path, token=TOKEN) as url:
+        auth = {"authorization": f"Bearer {TOKEN}", "host": "evil.example"}
+        for path in ["/admin", "/admin/", "/admin/rollout/", "/admin/rollout/history/",
+                     "/admin/nope"]:  # fmt: skip
+            response = httpx.get(url + path, headers=auth)
+            assert response.status_code == 404 and "location" not in response.headers, path
+            assert response.json()["code"] == "not_found", path
+        for method, path, allow in [("PUT", "/admin/rollout", "GET, HEAD"),
+                                    ("DELETE", "/admin/rollout", "GET, HEAD"),
+                                    ("GET", "/admin/rollout/start", "POST")]:  # fmt: skip
+            response = httpx.request(method, url + path, headers=auth)
+            assert response.status_code == 405, (method, path)
+            assert response.json()["code"] == "method_not_allowed", (method, path)
+            assert set(response.headers["allow"].split(", ")) == set(allow.split(", "))
+        assert httpx.get(url + "/admin/rollout", headers=auth).json()["state"] == "idle"
