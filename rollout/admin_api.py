@@ -3,10 +3,11 @@
 Bearer token from the gateway's `GATEWAY_ADMIN_TOKEN`, compared in constant time; no token
 configured -> everything under `/admin`, any method, answers 404 `admin_disabled` (off). Errors
 are JSON `{"error", "code"}`: 401 wrong token, 409 invalid transition or lost compare-and-set
-(naming the current state), 422 bad body, 503 store unavailable. Bodies are optional; unknown
-fields are refused rather than ignored, so a typo (`"reson"`) never silently drops the
-operator's intent. `expected_version` makes a verb conditional on the state the operator last
-saw.
+(naming the current state), 422 bad body, 503 `store_unavailable`, or 503 `store_busy` when
+another writer held the store's lock past `ROLLOUT_ADMIN_STORE_WAIT_SECONDS` (nothing was
+applied; retry). Bodies are optional; unknown fields are refused rather than ignored, so a typo
+(`"reson"`) never silently drops the operator's intent. `expected_version` makes a verb
+conditional on the state the operator last saw.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from common.security import bearer_token_matches
 from rollout.machine import Advance, InvalidTransition, Pause, Resume, Rollback, Start
 from rollout.service import RolloutService
 from rollout.status import status_view
-from rollout.store import Conflict, StoreError
+from rollout.store import Conflict, StoreBusy, StoreError
 
 MAX_BODY_BYTES = 16 * 1024
 ADMIN_OFF = "admin API is off (no admin token configured)"
+STORE_BUSY = "rollout store is locked by another writer; nothing was changed, retry shortly"
 
 
 class _Body(BaseModel):
@@ -108,6 +110,9 @@ class AdminAPI:
                 return await handler(request, self._ready())
             except ApiError as exc:
                 return exc.response()
+            except StoreBusy as exc:
+                self._log.warning("rollout.store_busy", path=request.url.path, error=str(exc))
+                return ApiError(503, "store_busy", STORE_BUSY).response()
             except StoreError as exc:
                 self._log.warning("rollout.store_unavailable", error=str(exc))
                 return ApiError(503, "store_unavailable", "rollout store unavailable").response()

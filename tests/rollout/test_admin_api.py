@@ -7,14 +7,16 @@ import contextlib
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from gateway.app import create_app
 from gateway.server import server_options
 from gateway.settings import GatewaySettings
+from rollout.admin_api import STORE_BUSY
 from rollout.extension import GatewayRollout
 from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
-from tests.rollout.helpers import host_app
+from tests.rollout.helpers import host_app, write_locked
 from tests.support.servers import serve_app
 
 TOKEN = "s3cret-token"
@@ -179,3 +181,22 @@ def test_on_a_wrong_path_is_404_and_a_wrong_method_405_as_json_never_a_redirect(
             assert response.json()["code"] == "method_not_allowed", (method, path)
             assert set(response.headers["allow"].split(", ")) == set(allow.split(", "))
         assert httpx.get(url + "/admin/rollout", headers=auth).json()["state"] == "idle"
+
+
+def test_a_verb_while_another_process_holds_the_write_lock_is_a_prompt_503(tmp_path):
+    """The extension opens the store itself (as in production): verbs get their own short wait."""
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo", admin_store_wait_seconds=0.3
+    )
+    ext = GatewayRollout(settings, admin_token=TOKEN, registry=CollectorRegistry(),
+                         run_controller=False)  # fmt: skip
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    with serve_app(host_app(ext)) as url, httpx.Client(base_url=url, headers=auth) as api:
+        with write_locked(settings.sqlite_path), capture_logs() as logs:
+            response = api.post("/admin/rollout/start")
+            assert response.status_code == 503
+            assert response.json() == {"error": STORE_BUSY, "code": "store_busy"}
+            assert api.get("/admin/rollout").json()["state"] == "idle"  # reads still work
+        assert "rollout.store_busy" in [e["event"] for e in logs]
+        assert api.get("/admin/rollout/history").json()["history"] == []  # nothing applied
+        assert api.post("/admin/rollout/start").json()["state"] == "progressing"
