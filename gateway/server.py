@@ -91,7 +91,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
-            self._refuse(503, "too_many_connections", "too many open connections; retry later")
+            message = "too many open connections; retry later"
+            self._refuse(503, "too_many_connections", message, linger=False)
             return
         self._arm_head_timer()
 
@@ -176,7 +177,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             seconds = self.limits.header_timeout_seconds
             self._refuse(408, "header_timeout", f"request head not received within {seconds} s")
 
-    def _refuse(self, status: int, code: str, message: str) -> None:
+    def _refuse(self, status: int, code: str, message: str, *, linger: bool = True) -> None:
         if self._refused or self.transport.is_closing():
             return
         self._refused = True
@@ -193,7 +194,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         ]:
             head += [name, b": ", value, b"\r\n"]
         self.transport.write(b"".join([*head, b"\r\n", body]))
-        self._close_after_answer()
+        if linger:
+            self._close_after_answer()
+        else:
+            self.transport.close()
         get_logger("gateway").warning(
             "gateway.request_refused", request_id=request_id, status=status, code=code,
             client=self.client[0] if self.client else None, head_bytes=self._head_bytes,
@@ -202,7 +206,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _close_after_answer(self) -> None:
         """Lingering close, nginx's habit: closing with the client's unread bytes in the socket
         makes the kernel answer with a reset, which can destroy the refusal before the client
-        reads it. So: FIN after the answer, drop whatever still arrives, close soon after."""
+        reads it. So: FIN after the answer, drop whatever still arrives, close soon after.
+        Not for connections refused at accept: they are past the bound, and lingering would let
+        a client that reconnects at once hold a descriptor each for LINGER_SECONDS."""
         answering = self.cycle is not None and not self.cycle.response_complete
         if answering or not self.transport.can_write_eof():
             self.transport.close()  # an earlier pipelined response still owns the stream
