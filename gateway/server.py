@@ -17,20 +17,24 @@ adds, per connection:
 A refusal is the gateway's JSON error `{"error", "code", "request_id"}` with `connection:
 close`, then the connection is closed and one `gateway.request_refused` line is logged (with
 the client address). It happens in the protocol, before any ASGI task exists: a refused head
-never reaches the app, so it is neither proxied nor counted. A header line is checked when it
-ends; one that never ends is cut at the head limit. A connection that sends nothing within the
-header timeout is closed without an answer (like an idle keep-alive connection). The head clock
-starts at accept, and again at the first byte of each further request on a kept-alive connection;
-it pauses while the previous response is still being sent.
+never reaches the app, so it is neither proxied nor counted. Lines, count and size are checked
+when the head is complete; while it is still arriving, only its size is, so a header or URL that
+never ends is cut at the head limit (431 head_too_large) and memory stays bounded. A connection
+that sends nothing within the header timeout is closed without an answer (like an idle
+keep-alive connection). The head clock starts at accept, and on a kept-alive connection at the
+first read that leaves a head incomplete; it pauses while the previous response is still being
+sent. (A stalled head that arrives with the previous request is cut by uvicorn's 5 s keep-alive
+timeout instead.)
 
 The connection bound is checked at accept, so connections that never finish their head count
 against it and the file descriptors a slow client can hold stay bounded. uvicorn's own
 `limit_concurrency` is not used: it is checked only once a head is complete, answers in plain
 text, and counts connections that are still dribbling their heads without ever refusing them.
 
-Relies on uvicorn's `HttpToolsProtocol` callbacks (`on_url`, `on_header`, `on_headers_complete`,
-`on_message_complete`, `send_400_response`) and its `connections` set; tests/gateway/
-test_server.py drives each bound over real sockets, so an upgrade that moves them fails there.
+Relies on uvicorn's `HttpToolsProtocol` internals (`data_received`, `on_headers_complete`,
+`on_message_complete`, `send_400_response`, `url`, `headers`, `cycle`, `connections`);
+tests/gateway/test_server.py drives each bound over real sockets, so an upgrade that moves them
+fails there.
 """
 
 from __future__ import annotations
@@ -75,13 +79,14 @@ class _Refused(Exception):
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """The hot path pays three short overrides per request: a head that arrives whole in one
+    read (nearly every head) is checked once, at its end, and never arms a timer."""
+
     def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
         self._head_open = True  # reading a request head (not a body, not idle after a response)
-        self._head_bytes = 0  # bytes received since this head began
-        self._headers_seen = 0
-        self._header_bytes = 0  # of the headers parsed so far (the raw count above may hold a body)
+        self._head_bytes = 0  # read since this head began (may include a body in the same read)
         self._head_timer: asyncio.TimerHandle | None = None
         self._refused = False
         self._linger: asyncio.TimerHandle | None = None
@@ -94,7 +99,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             message = "too many open connections; retry later"
             self._refuse(503, "too_many_connections", message, linger=False)
             return
-        self._arm_head_timer()
+        self._arm_head_timer()  # also closes a connection that never sends a byte
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -106,55 +111,54 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return  # lingering after a refusal: read and drop
         if self._head_open:
-            if self._head_timer is None:
-                self._arm_head_timer()
             self._head_bytes += len(data)
         super().data_received(data)
-        if self._head_open and self._head_bytes > self.limits.max_head_bytes:
-            limit = self.limits.max_head_bytes
-            self._refuse(431, "head_too_large", f"request head exceeds {limit} bytes")
+        if self._head_open and self._head_bytes and not self._refused:  # a head, still partial
+            if self._head_bytes > self.limits.max_head_bytes:
+                limit = self.limits.max_head_bytes
+                self._refuse(431, "head_too_large", f"request head exceeds {limit} bytes")
+            elif self._head_timer is None:
+                self._arm_head_timer()
 
     # parser callbacks ---------------------------------------------------------------------
-
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        if len(self.url) > self.limits.max_header_line_bytes:
-            limit = self.limits.max_header_line_bytes
-            self._refuse(414, "uri_too_long", f"request line exceeds {limit} bytes")
-            raise _Refused
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        size = len(name) + len(value)
-        self._headers_seen += 1
-        self._header_bytes += size + 4  # ": " and CRLF
-        if size > self.limits.max_header_line_bytes:
-            limit = self.limits.max_header_line_bytes
-            self._refuse(431, "header_too_large", f"a request header exceeds {limit} bytes")
-        elif self._headers_seen > self.limits.max_headers:
-            message = f"more than {self.limits.max_headers} request headers"
-            self._refuse(431, "too_many_headers", message)
-        elif self._header_bytes + len(self.url) > self.limits.max_head_bytes:
-            limit = self.limits.max_head_bytes
-            self._refuse(431, "head_too_large", f"request head exceeds {limit} bytes")
-        else:
-            super().on_header(name, value)
-            return
-        raise _Refused
 
     def on_headers_complete(self) -> None:
         self._head_open = False
         self._cancel_head_timer()
+        # No line can be longer than what was read; a pipelined head read along with the
+        # previous request was not counted (0), so it is checked in full.
+        small = 0 < self._head_bytes <= self.limits.max_header_line_bytes
+        if not small or len(self.headers) > self.limits.max_headers:
+            self._check_head()
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._head_open, self._head_bytes, self._headers_seen, self._header_bytes = True, 0, 0, 0
+        self._head_open, self._head_bytes = True, 0
 
     def send_400_response(self, msg: str) -> None:
         if not self._refused:  # our refusal is already on the wire; _Refused looks like a 400
             super().send_400_response(msg)
 
     # bounds -------------------------------------------------------------------------------
+
+    def _check_head(self) -> None:
+        """The exact checks of a complete head; raises _Refused (from the parser callback, to
+        stop httptools) once the refusal is sent."""
+        line, sizes = self.limits.max_header_line_bytes, [len(n) + len(v) for n, v in self.headers]
+        if len(self.url) > line:
+            self._refuse(414, "uri_too_long", f"request line exceeds {line} bytes")
+        elif len(sizes) > self.limits.max_headers:
+            message = f"more than {self.limits.max_headers} request headers"
+            self._refuse(431, "too_many_headers", message)
+        elif sizes and max(sizes) > line:
+            self._refuse(431, "header_too_large", f"a request header exceeds {line} bytes")
+        elif len(self.url) + sum(sizes) + 4 * len(sizes) > self.limits.max_head_bytes:
+            limit = self.limits.max_head_bytes
+            self._refuse(431, "head_too_large", f"request head exceeds {limit} bytes")
+        else:
+            return
+        raise _Refused
 
     def _arm_head_timer(self) -> None:
         timeout = self.limits.header_timeout_seconds

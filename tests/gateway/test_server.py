@@ -99,6 +99,20 @@ def test_oversized_heads_are_refused_and_never_reach_the_app(
     assert httpx.get(url + "/healthz").status_code == 200
 
 
+def test_a_pipelined_head_read_with_the_request_before_it_is_checked_in_full(bounded, upstreams):
+    """The second head arrives in the same read as the first request, so the gateway's running
+    byte count never saw it; it is still refused. (Like uvicorn's own 400, the refusal closes
+    the connection at once, so the first answer may be cut too.)"""
+    url, _ = bounded
+    legacy = upstreams["legacy"][0]
+    second = head("X-User-Id: alice", "X-Big: " + "b" * LINE, target="/second")
+    with connect(url) as sock:
+        sock.sendall(head("X-User-Id: alice", target="/first") + second)
+        read_all(sock)  # the gateway closes the connection
+    assert httpx.get(url + "/healthz").status_code == 200
+    assert [path for _, path, _ in legacy.received if path == "/second"] == []
+
+
 def test_an_endless_header_is_cut_at_the_head_limit(bounded):
     """The attack from issue 9: one header that never ends. Stock uvicorn buffers all of it."""
     url, _ = bounded
