@@ -7,10 +7,10 @@ import socket
 
 import httpx
 import pytest
-from structlog.testing import capture_logs
 
 from tests.gateway.conftest import running_gateway
 from tests.gateway.upstreams import Upstream
+from tests.support.logs import captured_logs
 from tests.support.rawhttp import connect, parse, read_all
 from tests.support.servers import free_port, serve_app, wait_until
 
@@ -319,7 +319,7 @@ def _events(logs, *names):
 )  # fmt: skip
 def test_an_unfinished_body_is_never_forwarded_nor_counted(recorder, why, payload):
     upstream, url, app = recorder
-    with capture_logs() as logs:
+    with captured_logs() as logs:
         with connect(url) as sock:
             sock.sendall(payload)
             sock.shutdown(socket.SHUT_WR)

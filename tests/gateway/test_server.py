@@ -8,11 +8,11 @@ import time
 
 import httpx
 import pytest
-from structlog.testing import capture_logs
 
 from gateway.server import ConnectionLimits
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import running_gateway
+from tests.support.logs import captured_logs
 from tests.support.rawhttp import RawResponse, connect, exchange, parse, read_all
 from tests.support.servers import wait_until
 
@@ -90,7 +90,7 @@ def test_oversized_heads_are_refused_and_never_reach_the_app(
     legacy, canary = upstreams["legacy"][0], upstreams["canary"][0]
     before = legacy.hits + canary.hits
     app.runtime.aggregator.drain()
-    with capture_logs() as logs:
+    with captured_logs() as logs:
         assert_refused(exchange(url, payload), status, code)
     [refused] = [e for e in logs if e["event"] == "gateway.request_refused"]
     assert (refused["status"], refused["code"], refused["client"]) == (status, code, "127.0.0.1")
@@ -145,7 +145,7 @@ def test_a_refused_client_that_sent_everything_at_once_still_reads_the_answer(bo
 def test_a_head_that_does_not_arrive_in_time_is_answered_408(impatient):
     url, _ = impatient
     started = time.monotonic()
-    with connect(url) as sock, capture_logs() as logs:
+    with connect(url) as sock, captured_logs() as logs:
         sock.sendall(b"GET /slow HTTP/1.1\r\nHost: gw\r\n")  # ... and nothing more
         response = parse(read_all(sock))
     assert_refused(response, 408, "header_timeout")

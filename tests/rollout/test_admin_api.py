@@ -7,7 +7,6 @@ import contextlib
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
-from structlog.testing import capture_logs
 
 from gateway.app import create_app
 from gateway.server import server_options
@@ -17,6 +16,7 @@ from rollout.extension import GatewayRollout
 from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
 from tests.rollout.helpers import host_app, write_locked
+from tests.support.logs import captured_logs
 from tests.support.servers import serve_app
 
 TOKEN = "s3cret-token"
@@ -192,7 +192,7 @@ def test_a_verb_while_another_process_holds_the_write_lock_is_a_prompt_503(tmp_p
                          run_controller=False)  # fmt: skip
     auth = {"authorization": f"Bearer {TOKEN}"}
     with serve_app(host_app(ext)) as url, httpx.Client(base_url=url, headers=auth) as api:
-        with write_locked(settings.sqlite_path), capture_logs() as logs:
+        with write_locked(settings.sqlite_path), captured_logs() as logs:
             response = api.post("/admin/rollout/start")
             assert response.status_code == 503
             assert response.json() == {"error": STORE_BUSY, "code": "store_busy"}
