@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench demo probe load-light load-medium load-heavy load-stress venv clean
+.PHONY: run test lint format bench bench-hostile demo probe load-light load-medium load-heavy load-stress venv clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.gateway
+
+bench-hostile: $(STAMP)
+	$(BIN)/python -m bench.hostile heads --connections 8 --seconds 12
+	$(BIN)/python -m bench.hostile slow --connections 1200 --seconds 25
 
 demo: $(STAMP)
 	$(BIN)/ion-demo

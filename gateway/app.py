@@ -1,6 +1,12 @@
 """The gateway's app factory: own endpoints (`/healthz`, `/readyz`, `/metrics`, `/admin/...`) in a
 small starlette app, everything else straight to the proxy (plain ASGI, no middleware stack).
 
+The own app answers every miss as the gateway's JSON error: an unknown path 404 `not_found`, a
+known path with the wrong method 405 `method_not_allowed` (with `Allow`). It never redirects: no
+trailing-slash redirect, whose `Location` starlette builds from the client's own `Host` header.
+Without a rollout extension there is no admin API, and everything under `/admin`, whatever the
+method, is 404 `admin_disabled`, as the extension answers when no admin token is configured.
+
 `create_app(settings, *, registry, client, rollout, logger, clock)`: every seam is an argument,
 so tests build the real thing with real upstreams and no patching.
 """
@@ -15,15 +21,17 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from common.asgi import Receive, Scope, Send
 from common.logging import get_logger
 from gateway.aggregate import Aggregator
 from gateway.errors import GatewayError
 from gateway.extension import RolloutExtension
+from gateway.headers import request_id_from
 from gateway.metrics import GatewayMetrics
 from gateway.proxy import Proxy
 from gateway.respond import send_json_error
@@ -86,10 +94,42 @@ def create_app(
         clock=clock,
     )
     own = Starlette(
-        routes=[*_own_routes(runtime, registry), *(rollout.routes if rollout else [])],
+        routes=[*_own_routes(runtime, registry), *(rollout.routes if rollout else _admin_off())],
+        exception_handlers={HTTPException: _http_error},
         lifespan=_lifespan(runtime, rollout),
     )
+    own.router.redirect_slashes = False
     return GatewayApp(own, Proxy(runtime), runtime)
+
+
+def _admin_off() -> list[BaseRoute]:
+    return [Route("/admin", _AdminOff()), Route("/admin/{rest:path}", _AdminOff())]
+
+
+class _AdminOff:
+    """No rollout store, no admin API. Plain ASGI, so a `Route` passes it every method (a
+    function endpoint would get GET only, and the rest a 405 that shows the route)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = dict(scope["headers"]).get(b"x-request-id")
+        message = "admin API is off (no rollout store)"
+        await send_json_error(send, 404, "admin_disabled", message, request_id_from(found))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _json_error(request, exc.status_code, code, exc.detail.lower(), exc.headers)
+
+
+def _json_error(
+    request: Request, status: int, code: str, message: str, headers: Any = None
+) -> Response:
+    raw = request.headers.get("x-request-id")
+    request_id = request_id_from(raw.encode("latin-1") if raw is not None else None)
+    body = {"error": message, "code": code, "request_id": request_id}
+    headers = {**(headers or {}), "x-request-id": request_id}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _lifespan(

@@ -26,6 +26,14 @@ from gateway.upstream import UpstreamResponse
 _FORCEABLE = {target.value.encode("latin-1"): target for target in Target}  # force header values
 
 
+class ClientDisconnected(Exception):
+    """The client hung up (or uvicorn rejected the rest of its body) before the body was whole."""
+
+    def __init__(self, received_bytes: int) -> None:
+        super().__init__(f"client closed after {received_bytes} body bytes")
+        self.received_bytes = received_bytes
+
+
 class Proxy:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -45,6 +53,12 @@ class Proxy:
         except BodyTooLarge as err:
             await send_json_error(send, err.status, err.code, err.message, request_id)
             self.rt.log_refusal(scope, err.status, err.code, request_id)
+            return
+        except ClientDisconnected as closed:  # forward nothing, count nothing
+            self.rt.logger.info(
+                "gateway.client_closed", request_id=request_id, method=scope["method"],
+                path=scope["path"], received_bytes=closed.received_bytes,
+            )  # fmt: skip
             return
         path: str = scope["path"]
         state = self.rt.state.current()
@@ -177,7 +191,15 @@ def _target_path(scope: Scope) -> str:
 
 
 async def read_body(receive: Receive, content_length: bytes | None, limit: int) -> bytes:
-    """The whole request body, or BodyTooLarge as soon as it is known to exceed `limit`."""
+    """The whole request body, or BodyTooLarge as soon as it is known to exceed `limit`.
+
+    `http.disconnect` before the last chunk raises ClientDisconnected: the client went away
+    mid-body, or uvicorn's parser rejected the rest (a bad chunk size) and answered 400 itself.
+    An upstream must never act on a request its client did not finish or was told was invalid.
+    uvicorn also reports a disconnect, and drops what it had buffered, when the client hangs up
+    after its last byte but before the app asked for the body; that request is not forwarded
+    either (nobody is left to read the answer).
+    """
     if content_length is not None and content_length.isdigit() and int(content_length) > limit:
         raise BodyTooLarge(f"request body exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
@@ -185,7 +207,7 @@ async def read_body(receive: Receive, content_length: bytes | None, limit: int) 
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnected(size)
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)

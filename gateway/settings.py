@@ -69,6 +69,13 @@ class GatewaySettings(ServiceSettings):
     retry_on_5xx_paths: Annotated[tuple[str, ...], NoDecode] = ()
     readiness_timeout_seconds: float = Field(2.0, gt=0)
 
+    # Connections (gateway/server.py): what a client may cost before its request is read.
+    max_header_line_bytes: int = Field(8 * 1024, ge=256)
+    max_head_bytes: int = Field(32 * 1024, ge=1024)
+    max_headers: int = Field(100, ge=1)
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    max_connections: int = Field(1000, ge=1)
+
     admin_token: Secret[str | None] = None
 
     renamed: ClassVar[dict[str, str]] = {
@@ -130,6 +137,14 @@ class GatewaySettings(ServiceSettings):
         both = value & info.data.get("allow_users", frozenset())
         if both:
             raise ValueError(f"users on both GATEWAY_ALLOW_USERS and this list: {sorted(both)}")
+        return value
+
+    @field_validator("max_head_bytes")
+    @classmethod
+    def _head_holds_a_line(cls, value: int, info: ValidationInfo) -> int:
+        line = info.data.get("max_header_line_bytes")
+        if line is not None and value < line:
+            raise ValueError(f"must be at least GATEWAY_MAX_HEADER_LINE_BYTES ({line})")
         return value
 
     @model_validator(mode="after")

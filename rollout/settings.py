@@ -65,6 +65,15 @@ class RolloutSettings(ServiceSettings):
     lease_ttl_seconds: float = Field(15.0, gt=0)
     retention_seconds: int = Field(2 * HOUR, gt=0)
 
+    # Waiting for the store (another writer's lock). Operators' verbs wait briefly, then answer
+    # 503 `store_busy`; the background loops (poller, flusher, pruner, controller) share one
+    # connection per process and retry on their next tick anyway, so they wait about a tick,
+    # never long enough to starve the poller behind a blocked flush. A state read slower than
+    # `store_slow_read_seconds` shows as `store: "slow"` in /readyz.
+    admin_store_wait_seconds: float = Field(2.0, gt=0, le=30)
+    store_wait_seconds: float = Field(1.0, gt=0, le=30)
+    store_slow_read_seconds: float = Field(0.5, gt=0)
+
     @model_validator(mode="before")
     @classmethod
     def _apply_profile(cls, data: Any) -> Any:

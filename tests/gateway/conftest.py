@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.app import create_app
+from gateway.server import server_options
 from gateway.settings import GatewaySettings
 from tests.gateway.upstreams import Upstream
 from tests.support.servers import serve_app
@@ -23,14 +24,14 @@ def upstreams() -> Iterator[dict[str, tuple[Upstream, str]]]:
 
 @contextlib.contextmanager
 def running_gateway(**settings):
-    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime.
+    """A gateway on loopback, served as `python -m gateway` serves it (gateway.server's uvicorn
+    options and protocol); yields (base_url, app) so tests can look at its runtime.
 
     No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static).
     """
-    app = create_app(
-        GatewaySettings(**{"percent_source": "static", **settings}), registry=CollectorRegistry()
-    )
-    with serve_app(app, proxy_headers=False) as url:
+    gateway_settings = GatewaySettings(**{"percent_source": "static", **settings})
+    app = create_app(gateway_settings, registry=CollectorRegistry())
+    with serve_app(app, **server_options(gateway_settings)) as url:
         yield url, app
 
 

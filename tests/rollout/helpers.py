@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -60,3 +61,15 @@ class FlakyStore:
             return attr(*args, **kwargs)
 
         return call
+
+
+@contextlib.contextmanager
+def write_locked(path: str):
+    """Another process's connection holding SQLite's write lock on the same file."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.aggregate import Aggregator
+from gateway.app import create_app
+from gateway.server import server_options
+from gateway.settings import GatewaySettings
 from rollout.extension import GatewayRollout
 from rollout.machine import Advance, Start
 from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
-from tests.rollout.helpers import FlakyStore, eventually
+from tests.gateway.upstreams import Upstream
+from tests.rollout.helpers import FlakyStore, eventually, write_locked
+from tests.support.servers import serve_app, wait_until
 
 
 @pytest.fixture
@@ -103,3 +109,29 @@ def ext_service(ext: GatewayRollout):
     service = ext.admin._service()
     assert service is not None
     return service
+
+
+def test_readyz_says_the_store_is_slow_while_another_process_holds_the_write_lock(tmp_path):
+    """Real gateway, store opened from its URL: a flush waits on the lock, the poller behind it."""
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo",
+        flush_interval_seconds=0.05, store_slow_read_seconds=0.2,
+    )  # fmt: skip
+    ext = GatewayRollout(settings, admin_token=None, registry=None, run_controller=False)
+    upstream = Upstream("legacy")
+    with serve_app(upstream.app) as upstream_url:
+        gateway_settings = GatewaySettings(legacy_url=upstream_url, canary_url=upstream_url)
+        app = create_app(gateway_settings, registry=CollectorRegistry(), rollout=ext)
+        with serve_app(app, **server_options(gateway_settings)) as url:
+
+            def routing() -> dict:
+                return httpx.get(url + "/readyz").json()["checks"]["routing"]
+
+            assert routing()["store"] == "ok"
+            with write_locked(settings.sqlite_path):
+                assert httpx.get(url + "/x").status_code == 200  # a row for the flusher
+                wait_until(lambda: routing()["store"] == "slow", 10.0, "store: slow")
+                ready = httpx.get(url + "/readyz").json()
+                assert ready["ready"] is True  # fail-static: routing goes on at its last percent
+                assert ready["checks"]["routing"]["read_seconds"] > 0.2
+            wait_until(lambda: routing()["store"] == "ok", 10.0, "store: ok again")

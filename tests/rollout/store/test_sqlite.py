@@ -8,8 +8,9 @@ import pytest
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import RolloutState, Status
-from rollout.store import Conflict, HistoryEntry, StoreError, open_store
+from rollout.store import Conflict, HistoryEntry, StoreBusy, StoreError, open_store
 from rollout.store.sqlite import SqliteStore
+from tests.rollout.helpers import write_locked
 
 
 @pytest.fixture
@@ -116,3 +117,23 @@ def test_open_store_by_url_and_unopenable_path(tmp_path):
         SqliteStore(str(tmp_path / "missing-dir" / "x.db"))
     with pytest.raises(StoreError, match="unsupported"):
         open_store("redis://localhost")
+
+
+def test_a_writer_locked_out_past_its_wait_gets_store_busy_and_changes_nothing(path):
+    store = SqliteStore(path, wait_seconds=0.1)
+    state = RolloutState(status=Status.PROGRESSING, stage_index=0, percent=5)
+    with write_locked(path):
+        with pytest.raises(StoreBusy, match="locked by another writer"):
+            store.compare_and_set(0, state, [entry("start", 5)], now=1.0)
+        with pytest.raises(StoreBusy):
+            store.append_aggregates([row(10, "canary", 1, 0, 5.0)])
+        assert store.read().version == 0  # WAL: reads go on while another process writes
+    assert store.history() == [] and store.window("canary", 0, 100).requests == 0
+    assert store.compare_and_set(0, state, [entry("start", 5)], now=1.0).version == 1
+
+
+def test_open_store_passes_the_wait_to_the_implementation(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/w.db", wait_seconds=0.25)
+    assert isinstance(store, SqliteStore) and store.wait_seconds == 0.25
+    with write_locked(store.path), pytest.raises(StoreBusy, match=r"waited 0\.25 s"):
+        store.record_verdict({"verdict": "healthy"})
