@@ -49,7 +49,10 @@ function show(fresh) {
   status = fresh;
   renderStatus(fresh);
   if (actions) actions.update(fresh);
-  if (changed) announce(`Rollout now ${describe(fresh)}${fresh.reason ? `: ${fresh.reason}` : ""}`);
+  if (changed) {
+    announce(`Rollout now ${describe(fresh)}${fresh.reason ? `: ${fresh.reason}` : ""}`);
+    if ($("notice").classList.contains("ok")) clearNotice();  // "done" is old news now
+  }
   const verdictAt = fresh.last_verdict ? fresh.last_verdict.at : null;
   if (verdictAt !== seen.verdictAt) { seen.verdictAt = verdictAt; renderVerdict(fresh.last_verdict); }
 }
@@ -92,8 +95,8 @@ async function tick() {
 }
 
 function onDone(action, fresh) {
-  notice(` Now ${describe(fresh)}.`, "ok", `${action.label}: done.`);
   show(fresh);
+  notice(` Now ${describe(fresh)}.`, "ok", `${action.label}: done.`);
   ticks = 0;
 }
 
