@@ -207,7 +207,10 @@ def _is_form(request: Request) -> bool:
 async def _token_from(request: Request, form: bool) -> str | None:
     raw = await _bounded_body(request)
     if form:
-        values = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=4)
+        try:
+            values = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=4)
+        except ValueError:
+            raise ApiError(422, "invalid_body", "too many form fields") from None
         tokens = values.get("token") or []
         return tokens[0] if tokens else None
     try:

@@ -83,6 +83,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         "GATEWAY_VIEWER_TOKEN": VIEWER,
         "CANARY_ADMIN_TOKEN": CANARY_ADMIN,
         "ROLLOUT_PROFILE": "demo",
+        "ROLLOUT_SOAK_SECONDS": "5,5,5,5",  # the mid-rollout screenshot waits out one soak
         "GATEWAY_ACCESS_LOG": "false",
     }
     out = tmp_path / "ion-run.out"

@@ -216,6 +216,13 @@ def test_bad_sign_in_bodies_are_refused_by_name(stack, content, status, code):
     assert "set-cookie" not in response.headers
 
 
+def test_a_form_with_too_many_fields_is_refused(stack):
+    with stack.client() as client:
+        response = client.post("/admin/session", data={f"f{i}": "x" for i in range(10)})
+    assert response.status_code == 422 and "signin-form" in response.text
+    assert "too many form fields" in response.text
+
+
 def test_failed_sign_ins_are_rate_limited_and_logged_without_the_token(stack):
     with stack.client() as client, capture_logs() as logs:
         for _ in range(5):
