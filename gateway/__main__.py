@@ -29,6 +29,9 @@ def build_app() -> GatewayApp:
         rollout = GatewayRollout(
             load_settings(RolloutSettings),
             admin_token=settings.admin_token,
+            viewer_token=settings.viewer_token,
+            session_key=settings.session_key,
+            session_ttl_seconds=settings.session_ttl_seconds,
             registry=registry,
             run_controller=settings.run_controller,
         )

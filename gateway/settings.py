@@ -16,6 +16,7 @@ one release, with a warning at start-up (`renamed`, see `common.settings`).
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -76,7 +77,13 @@ class GatewaySettings(ServiceSettings):
     header_timeout_seconds: float = Field(10.0, gt=0)
     max_connections: int = Field(1000, ge=1)
 
+    # Admin roles (DESIGN.md "Cross-cutting"): the operator acts, the viewer only reads. The
+    # dashboard's session cookies are signed with a key derived from both tokens (every process
+    # derives the same one), unless `session_key` overrides it; see docs/dashboard.md.
     admin_token: Secret[str | None] = None
+    viewer_token: Secret[str | None] = None
+    session_key: Secret[str | None] = None
+    session_ttl_seconds: float = Field(8 * 3600, ge=60, le=7 * 24 * 3600)
 
     renamed: ClassVar[dict[str, str]] = {
         "connect_timeout_s": "connect_timeout_seconds",
@@ -124,12 +131,33 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(f"pinned paths must start with '/': {bad}")
         return value
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "viewer_token")
     @classmethod
     def _token(cls, value: str | None) -> str | None:
         if value is not None and len(value.strip()) < 8:
             raise ValueError("admin token must be at least 8 characters (unset it to disable)")
         return value.strip() if value else None
+
+    @field_validator("session_key")
+    @classmethod
+    def _session_key(cls, value: str | None) -> str | None:
+        if value is not None and len(value.strip()) < 32:
+            raise ValueError("session key must be at least 32 characters (unset it to derive one)")
+        return value.strip() if value else None
+
+    @model_validator(mode="after")
+    def _roles_apart(self) -> GatewaySettings:
+        """A model-level check, so the error names both variables and echoes neither value."""
+        if self.viewer_token is None:
+            return self
+        if self.admin_token is None:
+            raise ValueError(
+                "GATEWAY_VIEWER_TOKEN is set but GATEWAY_ADMIN_TOKEN is not: the admin API "
+                "(and with it the viewer role) is off without an operator token"
+            )
+        if hmac.compare_digest(self.viewer_token.encode(), self.admin_token.encode()):
+            raise ValueError("GATEWAY_VIEWER_TOKEN must differ from GATEWAY_ADMIN_TOKEN")
+        return self
 
     @field_validator("deny_users")
     @classmethod

@@ -1,13 +1,16 @@
 """Operator API mounted by the gateway: `/admin/rollout` status, verbs and history.
 
-Bearer token from the gateway's `GATEWAY_ADMIN_TOKEN`, compared in constant time; no token
-configured -> everything under `/admin`, any method, answers 404 `admin_disabled` (off). Errors
-are JSON `{"error", "code"}`: 401 wrong token, 409 invalid transition or lost compare-and-set
-(naming the current state), 422 bad body, 503 `store_unavailable`, or 503 `store_busy` when
-another writer held the store's lock past `ROLLOUT_ADMIN_STORE_WAIT_SECONDS` (nothing was
-applied; retry). Bodies are optional; unknown fields are refused rather than ignored, so a typo
-(`"reson"`) never silently drops the operator's intent. `expected_version` makes a verb
-conditional on the state the operator last saw.
+Who may call it is `rollout.access`' business: a bearer token (`GATEWAY_ADMIN_TOKEN` for the
+operator, `GATEWAY_VIEWER_TOKEN` for the read-only viewer, compared in constant time) or the
+dashboard's session cookie (with its CSRF token on verbs); no admin token configured ->
+everything under `/admin`, any method, answers 404 `admin_disabled` (off). Errors are JSON
+`{"error", "code"}`: 401 wrong token or session, 403 a viewer asking to act or a missing/wrong
+CSRF token, 409 invalid transition or lost compare-and-set (naming the current state), 422 bad
+body, 503 `store_unavailable`, or 503 `store_busy` when another writer held the store's lock
+past `ROLLOUT_ADMIN_STORE_WAIT_SECONDS` (nothing was applied; retry). Bodies are optional;
+unknown fields are refused rather than ignored, so a typo (`"reson"`) never silently drops the
+operator's intent. `expected_version` makes a verb conditional on the state the operator last
+saw.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from common.logging import get_logger
-from common.security import bearer_token_matches
+from rollout.access import Access, AccessDenied, Principal
 from rollout.machine import Advance, Event, InvalidTransition, Pause, Resume, Rollback, Start
 from rollout.service import RolloutService
 from rollout.status import status_view
@@ -31,7 +34,7 @@ from rollout.store import Conflict, StoreBusy, StoreError
 
 MAX_BODY_BYTES = 16 * 1024
 T = TypeVar("T")
-Handler = Callable[[Request, RolloutService], Awaitable[JSONResponse]]
+Handler = Callable[[Request, RolloutService, Principal], Awaitable[JSONResponse]]
 ADMIN_OFF = "admin API is off (no admin token configured)"
 STORE_BUSY = "rollout store is locked by another writer; nothing was changed, retry shortly"
 
@@ -88,15 +91,17 @@ class AdminAPI:
     def __init__(
         self,
         service: Callable[[], RolloutService | None],
-        admin_token: str | None,
+        access: Access | None,
         *,
         clock: Callable[[], float],
+        extra_status: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._service = service
-        self._token = admin_token
+        self.access = access
         self._clock = clock
+        self._extra_status = extra_status
         self._log = get_logger("rollout.admin")
-        self.routes = self._routes() if admin_token else _off_routes()
+        self.routes = self._routes() if access else _off_routes()
 
     def _routes(self) -> list[Route]:
         return [
@@ -105,26 +110,40 @@ class AdminAPI:
             Route("/admin/rollout/{verb}", self._guarded(self.act), methods=["POST"]),
         ]
 
+    def guarded(self, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+        """`handler` behind this API's gate and error mapping (the dashboard's JSON uses it)."""
+        return self._guarded(handler)
+
     def _guarded(self, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:
             try:
-                self._authorize(request)
-                return await handler(request, self._ready())
+                principal = self.authorize(request, write=request.method == "POST")
+                return _no_store(await handler(request, self._ready(), principal))
             except ApiError as exc:
-                return exc.response()
+                return _no_store(exc.response())
             except StoreBusy as exc:
                 self._log.warning("rollout.store_busy", path=request.url.path, error=str(exc))
-                return ApiError(503, "store_busy", STORE_BUSY).response()
+                return _no_store(ApiError(503, "store_busy", STORE_BUSY).response())
             except StoreError as exc:
                 self._log.warning("rollout.store_unavailable", error=str(exc))
-                return ApiError(503, "store_unavailable", "rollout store unavailable").response()
+                error = ApiError(503, "store_unavailable", "rollout store unavailable")
+                return _no_store(error.response())
 
         return endpoint
 
-    def _authorize(self, request: Request) -> None:
-        if not bearer_token_matches(request.headers.get("authorization"), self._token):
-            self._log.warning("rollout.admin_unauthorized", path=request.url.path)
-            raise ApiError(401, "unauthorized", "missing or wrong bearer token")
+    def authorize(self, request: Request, *, write: bool) -> Principal:
+        """Every /admin endpoint's gate (the dashboard's too): ApiError 401/403/404."""
+        if self.access is None:
+            raise ApiError(404, "admin_disabled", ADMIN_OFF)
+        try:
+            principal = self.access.authenticate(request, self._clock())
+            if write:
+                self.access.authorize_change(request, principal)
+        except AccessDenied as exc:
+            event = "rollout.admin_unauthorized" if exc.status == 401 else "rollout.admin_forbidden"
+            self._log.warning(event, path=request.url.path, code=exc.code)
+            raise ApiError(exc.status, exc.code, exc.error) from None
+        return principal
 
     def _ready(self) -> RolloutService:
         service = self._service()
@@ -132,28 +151,35 @@ class AdminAPI:
             raise ApiError(503, "not_ready", "rollout store not open yet")
         return service
 
-    async def status(self, request: Request, service: RolloutService) -> JSONResponse:
+    async def status(
+        self, request: Request, service: RolloutService, principal: Principal
+    ) -> JSONResponse:
         return JSONResponse(await self._status_doc(service))
 
     async def _status_doc(self, service: RolloutService) -> dict[str, Any]:
         stored = await _in_thread(service.store.read)
         verdict = await _in_thread(service.store.last_verdict)
-        return status_view(stored, verdict, service.machine, self._clock())
+        doc = status_view(stored, verdict, service.machine, self._clock())
+        return {**doc, **(self._extra_status() if self._extra_status else {})}
 
-    async def history(self, request: Request, service: RolloutService) -> JSONResponse:
+    async def history(
+        self, request: Request, service: RolloutService, principal: Principal
+    ) -> JSONResponse:
         raw = request.query_params.get("limit", "50")
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
             raise ApiError(422, "invalid_query", "limit must be an integer within 1..1000")
         entries = await _in_thread(service.store.history, int(raw))
         return JSONResponse({"history": [e.to_dict() for e in entries]})
 
-    async def act(self, request: Request, service: RolloutService) -> JSONResponse:
+    async def act(
+        self, request: Request, service: RolloutService, principal: Principal
+    ) -> JSONResponse:
         verb = request.path_params["verb"]
         if verb not in VERBS:
             raise ApiError(404, "unknown_verb", f"unknown verb {verb!r}", verbs=sorted(VERBS))
         model, make_event = VERBS[verb]
         body = _validate(model, await _json_body(request))
-        actor = f"operator@{request.client.host if request.client else 'unknown'}"
+        actor = principal.actor
         try:
             await service.apply(make_event(body, actor), expected_version=body.expected_version)
         except InvalidTransition as exc:
@@ -171,6 +197,13 @@ class AdminAPI:
     def _log_action(self, verb: str, actor: str, result: str, exc: Exception | None = None) -> None:
         detail = {"error": str(exc)} if exc else {}
         self._log.info("rollout.operator_action", verb=verb, actor=actor, result=result, **detail)
+
+
+def _no_store(response: JSONResponse) -> JSONResponse:
+    """Answers may be read with a session cookie: never kept by a browser or a shared cache."""
+    response.headers["cache-control"] = "no-store"
+    response.headers["x-content-type-options"] = "nosniff"
+    return response
 
 
 def _off_routes() -> list[Route]:

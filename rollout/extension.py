@@ -30,12 +30,15 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from starlette.routing import BaseRoute
 
 from common.logging import get_logger
 from gateway.aggregate import Aggregator
 from gateway.state import RoutingState
+from rollout.access import Access
 from rollout.admin_api import AdminAPI
 from rollout.controller import Controller, default_holder
+from rollout.dashboard.routes import Dashboard
 from rollout.machine import Status
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
@@ -55,6 +58,9 @@ class GatewayRollout:
         *,
         admin_token: str | None,
         registry: CollectorRegistry | None,
+        viewer_token: str | None = None,
+        session_key: str | None = None,
+        session_ttl_seconds: float = 8 * 3600,
         store: RolloutStore | None = None,
         clock: Callable[[], float] = time.time,
         notifier: Notifier | None = None,
@@ -84,8 +90,21 @@ class GatewayRollout:
         self._tasks: list[asyncio.Task[Any]] = []
         self._aggregator: Aggregator | None = None
         self._log = get_logger("rollout.extension")
-        self.admin = AdminAPI(lambda: self._admin_service, admin_token, clock=clock)
-        self.routes = self.admin.routes
+        access = None
+        if admin_token:
+            access = Access(
+                admin_token,
+                viewer_token,
+                session_key=session_key,
+                session_ttl_seconds=session_ttl_seconds,
+            )
+        self.admin = AdminAPI(
+            lambda: self._admin_service, access, clock=clock, extra_status=self._controller_view
+        )
+        self.routes: list[BaseRoute] = list(self.admin.routes)
+        if access is not None:  # the dashboard exists only where the admin API does
+            dashboard = Dashboard(self.admin, access, clock=clock)
+            self.routes = [*dashboard.routes, *self.admin.routes]
 
     # gateway.extension.RolloutExtension -----------------------------------------------------
 
@@ -243,6 +262,10 @@ class GatewayRollout:
             return "unreadable"
         slow = self._read_busy or read_seconds > self.settings.store_slow_read_seconds
         return "slow" if slow else "ok"
+
+    def _controller_view(self) -> dict[str, Any]:
+        """For the status document: which process answered and its part in the election."""
+        return {"controller": {"process": self.process_id, "role": self._controller_role()}}
 
     def _controller_role(self) -> str:
         if self._controller is None:

@@ -79,6 +79,7 @@ def banner(settings: LocalRunSettings, tokens: Tokens, store: str) -> str:
         f"  canary   {base_url(host, ports.canary)}   (docs: /docs)",
         f"  store    {redact_url(store)}",
         f"  logs     {settings.dir}/legacy.log, canary.log, gateway.log",
+        f"  dashboard {gateway}/admin/ui   (sign in with {_sign_in(tokens)})",
     ]
     lines += [f"  {var}={_token(var, tokens)}   (generated)" for var in tokens.generated]
     lines += [
@@ -93,6 +94,12 @@ def banner(settings: LocalRunSettings, tokens: Tokens, store: str) -> str:
         "Ctrl-C stops all three.",
     ]
     return "\n".join(lines)
+
+
+def _sign_in(tokens: Tokens) -> str:
+    """Which token opens the dashboard: the operator's acts, a viewer token only reads."""
+    where = "printed below" if "GATEWAY_ADMIN_TOKEN" in tokens.generated else "you set"
+    return f"the GATEWAY_ADMIN_TOKEN {where}; a GATEWAY_VIEWER_TOKEN you set signs in read-only"
 
 
 def _token(var: str, tokens: Tokens) -> str:

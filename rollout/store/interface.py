@@ -108,6 +108,12 @@ class RolloutStore(Protocol):
         """Sum of every row for `target` with since_second <= second < until_second."""
         ...
 
+    def seconds(self, series: str, since_second: int, until_second: int) -> list[TargetSecond]:
+        """One row per second of `series` with since_second <= second < until_second, every
+        process's rows for that second merged, ordered by second; seconds nobody recorded are
+        absent. A plain read (settles nothing): what the dashboard's charts are drawn from."""
+        ...
+
     def prune(self, before_second: int) -> int:
         """Delete aggregate rows older than `before_second`; return how many."""
         ...

@@ -180,6 +180,15 @@ class SqliteStore:
             ).fetchall()
         return _sum_rows(rows)
 
+    def seconds(self, series: str, since_second: int, until_second: int) -> list[TargetSecond]:
+        with self._tx(immediate=False) as db:
+            rows = db.execute(
+                "SELECT second, requests, errors, successes, latency FROM rollout_aggregates"
+                " WHERE target = ? AND second >= ? AND second < ? ORDER BY second",
+                (series, int(since_second), int(until_second)),
+            ).fetchall()
+        return _merge_seconds(series, rows)
+
     def prune(self, before_second: int) -> int:
         with self._tx() as db:
             cur = db.execute("DELETE FROM rollout_aggregates WHERE second < ?", (before_second,))
@@ -249,6 +258,20 @@ def _sum_rows(rows: list[tuple[Any, ...]]) -> WindowStats:
         successes += ok
         latency.merge(LatencyHistogram.from_dict(json.loads(hist)))
     return WindowStats(requests, errors, successes, latency)
+
+
+def _merge_seconds(series: str, rows: list[tuple[Any, ...]]) -> list[TargetSecond]:
+    """Rows ordered by second -> one merged `TargetSecond` per second."""
+    merged: list[TargetSecond] = []
+    for second, req, err, ok, hist in rows:
+        row = TargetSecond(
+            second, series, req, err, ok, LatencyHistogram.from_dict(json.loads(hist))
+        )
+        if merged and merged[-1].second == second:
+            merged[-1].merge(row)
+        else:
+            merged.append(row)
+    return merged
 
 
 if TYPE_CHECKING:  # `open_store` imports implementations by name, so mypy checks the match here

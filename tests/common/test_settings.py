@@ -43,10 +43,10 @@ SERVICE_SETTINGS: tuple[type[BaseSettings], ...] = (
 
 # Names that hold a credential, or a URL or environment map that may carry one. DEPLOY_*_SECRET
 # fields are Secret Manager *names*, not values, and stay visible.
-SECRET_NAME = re.compile(r"(token|api_key|password|webhook_url|store_url|_env)$")
+SECRET_NAME = re.compile(r"(token|_key|password|webhook_url|store_url|_env)$")
 
 EXPECTED_SECRETS = {
-    GatewaySettings: ["admin_token"],
+    GatewaySettings: ["admin_token", "viewer_token", "session_key"],
     RolloutSettings: ["store_url", "webhook_url"],
     LegacySettings: [],
     CanarySettings: ["admin_token", "gemini_api_key"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -106,6 +107,15 @@ def test_stack_serves_a_chat_and_stops_cleanly_on_sigterm(running: Run) -> None:
     assert running.gateway_url in banner
     assert "GATEWAY_ADMIN_TOKEN=" in banner and "CANARY_ADMIN_TOKEN=" in banner  # generated
     assert "ion-rollout status" in banner and "make demo" in banner
+    dashboard = f"dashboard {running.gateway_url}/admin/ui   (sign in with the GATEWAY_ADMIN_TOKEN"
+    assert dashboard in banner
+    token = re.search(r"GATEWAY_ADMIN_TOKEN=(\S+)", banner).group(1)
+    signed_in = httpx.post(f"{running.gateway_url}/admin/session", json={"token": token})
+    assert signed_in.json()["role"] == "operator"  # the URL and the token printed do open it
+    assert (
+        "history-table"
+        in httpx.get(f"{running.gateway_url}/admin/ui", cookies=signed_in.cookies).text
+    )
 
     body = {"message": "안녕하세요", "user_id": "alice"}
     response = httpx.post(f"{running.gateway_url}/chat", json=body, timeout=10)

@@ -92,6 +92,21 @@ def test_window_sums_rows_and_merges_histograms(path):
     assert store.window("legacy", 0, 1000).requests == 90
 
 
+def test_seconds_merges_every_process_rows_per_second_in_order(path):
+    a, b = SqliteStore(path), SqliteStore(path)  # two gateway processes flushing
+    a.append_aggregates([row(101, "canary", 4, 1, 100.0), row(100, "canary", 2, 0, 10.0)])
+    b.append_aggregates([row(101, "canary", 6, 3, 300.0), row(101, "legacy", 50, 0, 5.0)])
+    b.append_aggregates([row(99, "canary", 1, 1, 1.0), row(103, "canary", 1, 0, 1.0)])
+    got = a.seconds("canary", 100, 103)  # 99 and 103 are outside [100, 103)
+    assert [(r.second, r.target, r.requests, r.errors, r.successes) for r in got] == [
+        (100, "canary", 2, 0, 2),
+        (101, "canary", 10, 4, 6),
+    ]
+    assert got[1].latency.total == 10  # histograms merged too
+    assert got[1].latency.quantile(1.0) == pytest.approx(300.0, rel=0.02)
+    assert a.seconds("baseline", 0, 10**6) == []
+
+
 def test_prune_drops_only_old_rows(path):
     store = SqliteStore(path)
     store.append_aggregates([row(s, "canary", 1, 0, 1.0) for s in range(100, 110)])
