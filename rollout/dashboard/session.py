@@ -124,8 +124,10 @@ class SessionCodec:
             return None
         body, _, mac = raw.partition(".")
         try:
-            presented = _unb64(mac)
-            if not hmac.compare_digest(presented, self._mac(body.encode("ascii"))):
+            # Compare the canonical text, not decoded bytes: base64 without padding lets several
+            # last characters decode to the same MAC, and a cookie has exactly one valid form.
+            expected = _b64(self._mac(body.encode("ascii")))
+            if not hmac.compare_digest(mac.encode("ascii"), expected.encode("ascii")):
                 return None
             data = json.loads(_unb64(body))
             return Session(str(data["sid"]), Role(data["role"]), int(data["iat"]), int(data["exp"]))

@@ -92,3 +92,16 @@ def test_what_may_be_shown_of_a_session():
     assert session.shown_id == f"session-{session.sid[:6]}"
     assert session.actor == f"operator:session-{session.sid[:6]}"
     assert len(session.sid) == 32  # 128 random bits; only 24 of them are ever shown
+
+
+def test_a_mac_that_differs_only_in_base64_padding_bits_is_refused():
+    """43 base64 characters carry 258 bits for a 256-bit MAC: the last character's two spare
+    bits must not give a second accepted spelling of the same cookie."""
+    codec = SessionCodec(b"k" * 32, ttl_seconds=60)
+    raw = codec.encode(codec.issue(Role.VIEWER, now=0.0))
+    body, _, mac = raw.partition(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    value = alphabet.index(mac[-1])
+    twin = alphabet[value ^ 1]  # flips a padding bit only (43 * 6 - 256 = 2 spare bits)
+    assert codec.decode(raw, now=1.0).session is not None
+    assert codec.decode(f"{body}.{mac[:-1]}{twin}", now=1.0).session is None
