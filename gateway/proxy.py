@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import identity
+from gateway.aggregate import Flight
 from gateway.errors import BodyTooLarge, GatewayError
 from gateway.headers import client_response_headers, request_id_from, upstream_request_headers
 from gateway.respond import send_json_error
@@ -33,6 +34,7 @@ class Incoming:
     request_id: str
     body: bytes
     started: float
+    flight: Flight | None = None  # tracked in flight from routing until recorded
 
 
 class Proxy:
@@ -71,7 +73,13 @@ class Proxy:
             scheme=scope.get("scheme", "http"),
             request_id=request_id,
         )
-        await self._serve(decision.target, incoming, up_headers, send, (decision, state.percent))
+        incoming.flight = self.rt.depart(decision, state.percent)
+        try:
+            await self._serve(
+                decision.target, incoming, up_headers, send, (decision, state.percent)
+            )
+        finally:
+            self.rt.land(incoming)  # whatever happened, it is no longer in flight
 
     def _scan_headers(self, headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
         wanted = (self._uid_header, self._force_header, b"x-request-id", b"content-length",

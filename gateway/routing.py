@@ -7,6 +7,12 @@ whole digest like the original in-app router, for teams migrating from it (never
 
 Canary iff `bucket < percent`, so the canary set only grows as the percent grows (monotone).
 
+The baseline (`in_baseline`) is what the rollout judge compares the canary with: legacy requests
+routed by the hash at the same time, never overrides or no-identity traffic (those users were
+not drawn at random). `all` takes every hash-routed legacy request (most power: at 5 % the
+baseline has 19x the canary's traffic); `same_size` only buckets `[p, 2p)`, a cohort as large
+as the canary's. Buckets already include the rollout's salt, so both follow it.
+
 `choose()` applies the overrides before the hash, in this order (first match wins):
 1. pinned path (a path prefix that only one side can serve),
 2. the force header (testers; only when enabled in settings),
@@ -22,6 +28,7 @@ from hashlib import md5
 
 LEGACY = "legacy"
 CANARY = "canary"
+BASELINE = "baseline"
 
 
 def bucket(user_id: str, salt: str | None = None, variant: str = "prefix8") -> int:
@@ -60,6 +67,23 @@ class RoutingPolicy:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                 return target
         return None
+
+
+BASELINE_BUCKETS = ("all", "same_size")
+
+
+def in_baseline(decision: Decision, percent: int, buckets: str = "all") -> bool:
+    """Does this request count in the `baseline` series (besides `legacy`)?"""
+    if decision.target != LEGACY or decision.reason != "hash" or decision.bucket is None:
+        return False
+    return buckets == "all" or percent <= decision.bucket < 2 * percent
+
+
+def series_of(decision: Decision, percent: int, buckets: str = "all") -> tuple[str, ...]:
+    """The aggregate series a request routed by `decision` counts in."""
+    if decision.target == CANARY:
+        return (CANARY,)
+    return (LEGACY, BASELINE) if in_baseline(decision, percent, buckets) else (LEGACY,)
 
 
 def choose(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from gateway.aggregate import Aggregator
+from gateway.aggregate import Aggregator, Flight
 from gateway.metrics import GatewayMetrics
-from gateway.routing import RoutingPolicy
+from gateway.routing import Decision, RoutingPolicy, series_of
 from gateway.settings import GatewaySettings
 from gateway.state import RoutingStateSource
 from gateway.upstream import UpstreamClient
@@ -42,13 +42,27 @@ class Runtime:
             settings.hash_variant,
         )  # fmt: skip
 
+    def depart(self, decision: Decision, percent: int) -> Flight:
+        """The request is on its way: track it in flight under the series it counts in."""
+        series = series_of(decision, percent, self.settings.baseline_buckets)
+        return self.aggregator.depart(series, self.clock())
+
+    def land(self, incoming: Incoming) -> None:
+        if incoming.flight is not None:
+            self.aggregator.land(incoming.flight, self.clock())
+
     def record(self, target: str, status: int | None, incoming: Incoming, why, kind=None) -> None:
         """Count one finished request: aggregate (for the controller), metrics, one log line."""
         seconds = time.perf_counter() - incoming.started
-        self.aggregator.record(target, status, seconds * 1000.0, self.clock())
-        self.metrics.observe(target, status, seconds)
+        decision, percent = why
+        series = (target,)
+        if target == decision.target:  # a failover's legacy leg is never baseline
+            series = series_of(decision, percent, self.settings.baseline_buckets)
+        self.land(incoming)
+        self.aggregator.record(target, status, seconds * 1000.0, self.clock(), series)
+        for name in series:
+            self.metrics.observe(name, status, seconds)
         if self.access_log:
-            decision, percent = why
             self.logger.info(
                 "gateway.request",
                 request_id=incoming.request_id,
@@ -66,6 +80,7 @@ class Runtime:
     def record_failed_attempt(self, target: str, kind: str, started: float, incoming) -> None:
         """A canary attempt that failed before anything reached the client (failover follows)."""
         latency_ms = (time.perf_counter() - started) * 1000.0
+        self.land(incoming)  # the canary's part is over; the legacy leg is not tracked
         self.aggregator.record(target, None, latency_ms, self.clock())
         self.metrics.upstream_error(target, kind)
         self.metrics.observe(target, None, latency_ms / 1000.0)

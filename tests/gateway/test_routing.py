@@ -6,7 +6,16 @@ import random
 
 import pytest
 
-from gateway.routing import CANARY, LEGACY, RoutingPolicy, bucket, choose
+from gateway.routing import (
+    CANARY,
+    LEGACY,
+    Decision,
+    RoutingPolicy,
+    bucket,
+    choose,
+    in_baseline,
+    series_of,
+)
 
 # The original runbook's formula; these must hold byte for byte (ION_SPEC §7.5 variant A).
 VECTORS = [
@@ -115,3 +124,31 @@ def test_decision_is_replayable():
     assert {choose(*args, salt="s", path="/chat") for _ in range(10)} == {
         choose(*args, salt="s", path="/chat")
     }
+
+
+# baseline series --------------------------------------------------------------------------
+
+BASELINE_CASES = [
+    ("hash-routed legacy is baseline", Decision("legacy", "hash", 70), 5, "all", True),
+    ("canary is never baseline", Decision("canary", "hash", 2), 5, "all", False),
+    ("no identity is never baseline", Decision("legacy", "no_identity"), 5, "all", False),
+    ("deny list is never baseline", Decision("legacy", "deny_list"), 5, "all", False),
+    ("pinned path is never baseline", Decision("legacy", "pinned"), 5, "all", False),
+    ("forced is never baseline", Decision("legacy", "forced"), 5, "all", False),
+    ("same-size cohort: bucket p", Decision("legacy", "hash", 5), 5, "same_size", True),
+    ("same-size cohort: bucket 2p-1", Decision("legacy", "hash", 9), 5, "same_size", True),
+    ("same-size cohort: bucket 2p is out", Decision("legacy", "hash", 10), 5, "same_size", False),
+]
+
+
+@pytest.mark.parametrize(("why", "decision", "percent", "buckets", "expected"), BASELINE_CASES)
+def test_in_baseline(why, decision, percent, buckets, expected):
+    assert in_baseline(decision, percent, buckets) is expected, why
+
+
+def test_series_of_follows_the_salted_bucket():
+    percent = 5
+    salted = choose("alice", percent, RoutingPolicy(), salt="s2")
+    assert salted.bucket == bucket("alice", "s2")
+    expected = ("legacy", "baseline") if salted.target == "legacy" else ("canary",)
+    assert series_of(salted, percent) == expected
