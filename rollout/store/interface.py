@@ -98,6 +98,19 @@ class RolloutStore(Protocol):
         """Sum of every row for `target` with since_second <= second < until_second."""
         ...
 
+    def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:
+        """Settle every second before `until_second`, then return its per-second series.
+
+        Settling is atomic with respect to `append_aggregates`: a row appended afterwards for a
+        second before the settled horizon is kept apart as late (never returned here, never in
+        `window`), so the series of a settled second never changes again. That is what makes
+        the judge a pure function of the series: a new leader rebuilding its state, and
+        `ion-rollout replay` of an export, see exactly the rows the old leader judged. The
+        horizon only moves forward. Returns one row per (second, series) with every process's
+        rows merged, ordered by second then series, for since_second <= second < until_second.
+        """
+        ...
+
     def prune(self, before_second: int) -> int:
         """Delete aggregate rows older than `before_second`; return how many."""
         ...

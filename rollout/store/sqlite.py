@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS rollout_aggregates (
     requests INTEGER NOT NULL, errors INTEGER NOT NULL, successes INTEGER NOT NULL,
     latency TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rollout_settled (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER);
 CREATE INDEX IF NOT EXISTS rollout_aggregates_by_target ON rollout_aggregates (target, second);
 CREATE TABLE IF NOT EXISTS rollout_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rollout_lease (
@@ -48,6 +49,12 @@ CREATE TABLE IF NOT EXISTS rollout_lease (
 );
 """
 LEASE = "controller"
+#: Columns added after the first release: (name, declaration). Added to older files on open.
+LATER_COLUMNS = (
+    ("started", "INTEGER NOT NULL DEFAULT 0"),
+    ("inflight", "TEXT NOT NULL DEFAULT '{}'"),
+    ("late", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 class SqliteStore:
@@ -60,6 +67,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
+            _add_later_columns(self._db)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open rollout store {path!r}: {exc}") from exc
 
@@ -140,19 +148,46 @@ class SqliteStore:
         if not rows:
             return
         with self._tx() as db:
+            settled = _settled_until(db)
             db.executemany(
-                "INSERT INTO rollout_aggregates VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rollout_aggregates (second, target, requests, errors, successes,"
+                " latency, started, inflight, late) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.second, r.target, r.requests, r.errors, r.successes, _hist_json(r))
+                    (
+                        r.second,
+                        r.target,
+                        r.requests,
+                        r.errors,
+                        r.successes,
+                        _hist_json(r),
+                        r.started,
+                        json.dumps(r.inflight.to_dict()),
+                        int(r.second < settled),
+                    )
                     for r in rows
                 ],
             )
+
+    def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:
+        with self._tx() as db:
+            if until_second > _settled_until(db):
+                db.execute(
+                    "INSERT OR REPLACE INTO rollout_settled (id, until) VALUES (1, ?)",
+                    (int(until_second),),
+                )
+            rows = db.execute(
+                "SELECT second, target, requests, errors, successes, latency, started, inflight"
+                " FROM rollout_aggregates WHERE late = 0 AND second >= ? AND second < ?"
+                " ORDER BY second, target",
+                (int(since_second), int(until_second)),
+            ).fetchall()
+        return _merge_seconds(rows)
 
     def window(self, target: str, since_second: int, until_second: int) -> WindowStats:
         with self._tx(immediate=False) as db:
             rows = db.execute(
                 "SELECT requests, errors, successes, latency FROM rollout_aggregates"
-                " WHERE target = ? AND second >= ? AND second < ?",
+                " WHERE target = ? AND second >= ? AND second < ? AND late = 0",
                 (target, int(since_second), int(until_second)),
             ).fetchall()
         return _sum_rows(rows)
@@ -184,6 +219,34 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _add_later_columns(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(rollout_aggregates)")}
+    for name, declaration in LATER_COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE rollout_aggregates ADD COLUMN {name} {declaration}")
+
+
+def _settled_until(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT until FROM rollout_settled WHERE id = 1").fetchone()
+    return int(row[0]) if row and row[0] is not None else -(2**62)
+
+
+def _merge_seconds(rows: list[tuple]) -> list[TargetSecond]:
+    """Rows of every process for the same (second, series) summed into one."""
+    merged: dict[tuple[int, str], TargetSecond] = {}
+    for second, target, req, err, ok, hist, started, inflight in rows:
+        row = TargetSecond(
+            second, target, req, err, ok, LatencyHistogram.from_dict(json.loads(hist)),
+            started, LatencyHistogram.from_dict(json.loads(inflight)),
+        )  # fmt: skip
+        key = (second, target)
+        if key in merged:
+            merged[key].merge(row)
+        else:
+            merged[key] = row
+    return list(merged.values())
 
 
 def _read_state(db: sqlite3.Connection) -> StoredState:

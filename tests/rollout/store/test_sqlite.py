@@ -112,3 +112,47 @@ def test_open_store_by_url_and_unopenable_path(tmp_path):
         SqliteStore(str(tmp_path / "missing-dir" / "x.db"))
     with pytest.raises(StoreError, match="unsupported"):
         open_store("redis://localhost")
+
+
+def test_settled_series_merges_processes_per_second_and_series(path):
+    store = SqliteStore(path)
+    a = row(100, "canary", 10, 1, 50.0)
+    a.started, a.inflight = 12, LatencyHistogram({3: 2})
+    store.append_aggregates([a, row(100, "baseline", 90, 1, 5.0)])
+    store.append_aggregates([row(100, "canary", 5, 0, 50.0), row(101, "canary", 7, 7, 9.0)])
+    rows = store.settled_series(100, 102)
+    assert [(r.second, r.target, r.requests, r.errors) for r in rows] == [
+        (100, "baseline", 90, 1),
+        (100, "canary", 15, 1),
+        (101, "canary", 7, 7),
+    ]
+    assert (rows[1].started, rows[1].inflight.counts) == (12, {3: 2})
+
+
+def test_rows_arriving_after_their_second_was_settled_are_kept_apart(path):
+    store = SqliteStore(path)
+    store.append_aggregates([row(100, "canary", 10, 0, 5.0)])
+    first = store.settled_series(100, 101)
+    store.append_aggregates([row(100, "canary", 10, 10, 5.0), row(101, "canary", 3, 0, 5.0)])
+    assert store.settled_series(100, 101) == first  # a settled second never changes
+    assert [r.requests for r in store.settled_series(100, 102)] == [10, 3]
+    assert store.window("canary", 100, 101).errors == 0
+    store.settled_series(0, 50)  # reading an older range never moves the horizon back
+    store.append_aggregates([row(101, "canary", 1, 0, 5.0)])
+    assert [r.requests for r in store.settled_series(101, 102)] == [3]
+
+
+def test_older_files_get_the_new_columns(path):
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE rollout_aggregates (second INTEGER NOT NULL, target TEXT NOT NULL,"
+        " requests INTEGER NOT NULL, errors INTEGER NOT NULL, successes INTEGER NOT NULL,"
+        " latency TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO rollout_aggregates VALUES (5, 'canary', 2, 1, 1, '{}')")
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    assert [(r.requests, r.started) for r in store.settled_series(0, 10)] == [(2, 0)]
