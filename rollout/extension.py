@@ -30,7 +30,6 @@ from rollout.admin_api import AdminAPI
 from rollout.controller import Controller, default_holder
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
-from rollout.policy import rules_from_settings
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
 from rollout.store import RolloutStore, StoredState, open_store
@@ -66,6 +65,7 @@ class GatewayRollout:
         self._state = RoutingState(0)
         self._status = "idle"
         self._last_read: float | None = None
+        self._rollout_started_at: float | None = None
         self._unreadable_since: float | None = None
         self._tasks: list[asyncio.Task] = []
         self._aggregator: Aggregator | None = None
@@ -142,7 +142,7 @@ class GatewayRollout:
     async def flush_once(self) -> None:
         if self._aggregator is None:
             return
-        rows = self._aggregator.drain()
+        rows = self._aggregator.drain(self.clock())
         if not rows:
             return
         try:
@@ -152,8 +152,12 @@ class GatewayRollout:
             self._log.warning("rollout.flush_failed", error=repr(exc), rows=len(rows))
 
     async def prune_once(self) -> int:
-        keep = max(self.settings.retention_seconds, *(r.window_seconds for r in self._rules()))
-        return await asyncio.to_thread(self._store.prune, int(self.clock()) - keep)
+        """Drop rows older than the retention, never those of the current or last rollout:
+        a new leader rebuilds the judge from them and `ion-rollout export` writes them."""
+        before = int(self.clock()) - self.settings.retention_seconds
+        if self._rollout_started_at is not None:
+            before = min(before, int(self._rollout_started_at))
+        return await asyncio.to_thread(self._store.prune, before)
 
     def _apply(self, stored: StoredState) -> None:
         now = self.clock()
@@ -167,6 +171,7 @@ class GatewayRollout:
             self._state = RoutingState(state.percent, state.salt, stored.version)
             self._log.info("rollout.routing_changed", percent=state.percent, state=state.status)
         self._status = state.status
+        self._rollout_started_at = state.started_at
         self.metrics.observe_state(state, now)
 
     def _mark_unreadable(self, exc: Exception) -> None:
@@ -186,9 +191,6 @@ class GatewayRollout:
 
     def _spawn(self, coro, name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coro, name=f"rollout.{name}"))
-
-    def _rules(self):
-        return rules_from_settings(self.settings)
 
     def _controller_role(self) -> str:
         if self._controller is None:

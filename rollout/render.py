@@ -27,15 +27,6 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
-def number(metric: str, value: float | None) -> str:
-    """Rates as percent with 2 decimals, P95 in ms."""
-    if value is None:
-        return "-"
-    if metric.endswith("_rate"):
-        return f"{value * 100:.2f}%"
-    return f"{value:.0f} ms"
-
-
 def short_status(status: dict[str, Any]) -> str:
     stage = status.get("stage") or {}
     index = stage.get("index") if status["state"] in ("progressing", "paused") else None
@@ -65,19 +56,37 @@ def render_status(status: dict[str, Any]) -> Group:
 
 
 def verdict_table(metrics: list[dict[str, Any]]) -> Table:
-    table = Table("metric", "value", "warn", "breach", "window", "samples/needed", "verdict")
+    """One row per check: its evidence E against its level, the effect and the counts."""
+    table = Table(
+        "check", "verdict", "evidence", "canary/baseline", "canary", "baseline", "seen/needed"
+    )
     for m in metrics:
-        name = m["metric"]
         table.add_row(
-            name,
-            number(name, m["value"]),
-            number(name, m["warn"]),
-            number(name, m["breach"]),
-            f"{m['window_seconds']}s",
-            f"{m['samples']}/{m['needed']}",
+            m["metric"],
             Text(m["verdict"], style=VERDICT_STYLE.get(m["verdict"], "")),
+            f"E {m['statistic']:.3g} / {m['threshold']:.3g} ({m.get('evidence', 0):.0%})",
+            effect(m),
+            f"{counts(m['canary_events'])}/{counts(m['canary_requests'])}",
+            f"{counts(m['baseline_events'])}/{counts(m['baseline_requests'])}",
+            f"{m['seen']}/{m['needed'] if m.get('needed') is not None else '-'}",
         )
     return table
+
+
+def effect(m: dict[str, Any]) -> str:
+    """`2.1x [1.2, 4]` for a comparative check; `6.00% (line 5.00%)` for a guard."""
+    if m.get("kind") == "guard":
+        rate = m.get("canary_rate")
+        shown = "-" if rate is None else f"{rate * 100:.2f}%"
+        return f"{shown} (line {m['line'] * 100:.2f}%)" + (" both" if m.get("shared") else "")
+    if m.get("ratio") is None:
+        return "-"
+    high = "inf" if m.get("ratio_high") is None else f"{m['ratio_high']:.3g}"
+    return f"{m['ratio']:.3g}x [{m.get('ratio_low') or 0:.3g}, {high}]"
+
+
+def counts(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def render_history(entries: list[dict[str, Any]]) -> Table:

@@ -1,11 +1,11 @@
 """The rollout store interface: what every gateway process and the controller share.
 
 One state row with a `version` for compare-and-set (two writers: one wins, the other gets
-`Conflict`), an append-only history, per-second per-target aggregate rows (additive: every
-process appends, a window sums them), the last verdict (so `GET /admin/rollout` on any process
-shows it) and the controller lease. The API is synchronous; callers on an event loop use
-`asyncio.to_thread`. Which implementation a `ROLLOUT_STORE_URL` selects is `rollout.store.schemes`'
-business; this module knows none of them.
+`Conflict`), an append-only history, per-second per-series aggregate rows (additive: every
+process appends; the judge reads each settled second once, merged), the last verdict
+(so `GET /admin/rollout` on any process shows it) and the controller lease. The API is
+synchronous; callers on an event loop use `asyncio.to_thread`. Which implementation a
+`ROLLOUT_STORE_URL` selects is `rollout.store.schemes`' business; this module knows none.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 from gateway.aggregate import TargetSecond
 from rollout.machine import RolloutState
-from rollout.policy import WindowStats
 
 
 class StoreError(Exception):
@@ -94,10 +93,6 @@ class RolloutStore(Protocol):
 
     def append_aggregates(self, rows: Sequence[TargetSecond]) -> None: ...
 
-    def window(self, target: str, since_second: int, until_second: int) -> WindowStats:
-        """Sum of every row for `target` with since_second <= second < until_second."""
-        ...
-
     def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:
         """Settle every second before `until_second`, then return its per-second series.
 
@@ -112,7 +107,8 @@ class RolloutStore(Protocol):
         ...
 
     def prune(self, before_second: int) -> int:
-        """Delete aggregate rows older than `before_second`; return how many."""
+        """Delete aggregate rows older than `before_second`; return how many. (The caller
+        keeps the current or last rollout's rows: the judge's rebuild and export need them.)"""
         ...
 
     def acquire_lease(self, holder: str, ttl_seconds: float, now: float) -> bool:

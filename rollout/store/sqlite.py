@@ -18,7 +18,6 @@ from typing import Any
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import RolloutState
-from rollout.policy import WindowStats
 from rollout.store.interface import Conflict, HistoryEntry, StoredState, StoreError
 from rollout.store.schemes import StoreURL
 
@@ -183,15 +182,6 @@ class SqliteStore:
             ).fetchall()
         return _merge_seconds(rows)
 
-    def window(self, target: str, since_second: int, until_second: int) -> WindowStats:
-        with self._tx(immediate=False) as db:
-            rows = db.execute(
-                "SELECT requests, errors, successes, latency FROM rollout_aggregates"
-                " WHERE target = ? AND second >= ? AND second < ? AND late = 0",
-                (target, int(since_second), int(until_second)),
-            ).fetchall()
-        return _sum_rows(rows)
-
     def prune(self, before_second: int) -> int:
         with self._tx() as db:
             cur = db.execute("DELETE FROM rollout_aggregates WHERE second < ?", (before_second,))
@@ -278,14 +268,3 @@ def _history_entry(row: tuple) -> HistoryEntry:
 
 def _hist_json(row: TargetSecond) -> str:
     return json.dumps(row.latency.to_dict())
-
-
-def _sum_rows(rows: list[tuple]) -> WindowStats:
-    requests = errors = successes = 0
-    latency = LatencyHistogram()
-    for req, err, ok, hist in rows:
-        requests += req
-        errors += err
-        successes += ok
-        latency.merge(LatencyHistogram.from_dict(json.loads(hist)))
-    return WindowStats(requests, errors, successes, latency)

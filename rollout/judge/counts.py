@@ -1,0 +1,77 @@
+"""From one settled second of per-series rows to the counts each check is fed (pure).
+
+Errors and non-successes are counted when requests complete, against the requests that
+completed in the same second. Slow requests are counted when they cross the latency line L:
+completed over L in the second, plus in flight over L at its end, minus in flight over L at its
+start (`gateway.aggregate` writes the in-flight ages at every whole second). Summed over
+seconds this telescopes to "completed over L so far + in flight over L now", so a request that
+is still running past L counts from the moment it crossed, and exactly once.
+
+The exposure of slow crossings in second s is the arrivals that could be crossing: those that
+arrived during [s - L, s + 1 - L), i.e. in the two whole seconds around s - L. Given those two
+seconds' arrivals, a crossing is the canary's with probability (canary arrivals) / (all
+arrivals) under "canary not slower" (arrival instants are uniform within a second for both
+series alike), which is what the share check needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gateway.aggregate import LatencyHistogram, TargetSecond
+
+CANARY = "canary"
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Events and exposure of the canary (x of n) and of the baseline (y of m) in one second."""
+
+    x: float
+    n: float
+    y: float
+    m: float
+
+
+def empty(series: str, second: int) -> TargetSecond:
+    return TargetSecond(second, series)
+
+
+def errors(canary: TargetSecond, baseline: TargetSecond) -> Pair:
+    return Pair(canary.errors, canary.requests, baseline.errors, baseline.requests)
+
+
+def non_successes(canary: TargetSecond, baseline: TargetSecond) -> Pair:
+    return Pair(
+        canary.requests - canary.successes,
+        canary.requests,
+        baseline.requests - baseline.successes,
+        baseline.requests,
+    )
+
+
+def crossings(row: TargetSecond, before: LatencyHistogram, line_ms: float) -> int:
+    """Requests of this series whose age passed `line_ms` during the row's second (>= 0).
+
+    Negative only when a process died with requests in flight (they never complete): clamped.
+    """
+    count = row.latency.tail(line_ms) + row.inflight.tail(line_ms) - before.tail(line_ms)
+    return max(0, count)
+
+
+def line_seconds(line_ms: float) -> float:
+    """The line as the judge's histograms see it: the upper edge of its bucket, in seconds."""
+    return LatencyHistogram.value_of(LatencyHistogram.index_of(line_ms)) / 1e3
+
+
+def arrival_window(second: int, line_ms: float) -> tuple[int, int]:
+    """The two whole seconds of arrivals that can cross `line_ms` during `second`."""
+    first = math.floor(second - line_seconds(line_ms))
+    return first, first + 1
+
+
+def split(rows: Mapping[str, TargetSecond], second: int) -> tuple[TargetSecond, TargetSecond]:
+    return rows.get(CANARY) or empty(CANARY, second), rows.get(BASELINE) or empty(BASELINE, second)

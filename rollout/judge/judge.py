@@ -1,0 +1,302 @@
+"""The judge of one stage: incremental over settled seconds, a pure function of the series.
+
+`step(second, rows)` takes one settled second (rows of every series, merged over processes;
+an empty mapping for a second without traffic) and updates every check in O(1); `verdict(at)`
+reads the decision and its evidence. Feed it the same seconds and it reaches the same verdicts
+bit for bit: that is what lets a new leader rebuild it from the store and `ion-rollout replay`
+re-run a recorded rollout.
+
+`step_counts` is the part below the rows: it takes the per-check counts, which may be numpy
+arrays of one value per simulated soak (bench/decisions.py drives this very code).
+
+Checks (rollout.judge.budget has the alpha split):
+- error_rate, success_rate (as non-successes), slow_share: canary vs baseline share checks;
+- guard_error_rate (> ROLLOUT_BREACH_ERROR_RATE), guard_success_rate (non-successes >
+  1 - ROLLOUT_BREACH_SUCCESS_RATE), guard_p95 (more than 5 % of requests past
+  ROLLOUT_BREACH_P95_MS, i.e. P95 over the line): absolute, on the canary, with a baseline twin.
+
+The slow line is ROLLOUT_SLOW_MS when set, else the baseline's P95 over the stage so far
+(from the seconds before the one judged, once it has 20 completions; until then the slow
+check waits).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gateway.aggregate import GAMMA, LatencyHistogram, TargetSecond
+from rollout.judge import counts
+from rollout.judge.budget import COMPARATIVE, START_SHARE, check_budget
+from rollout.judge.checks import GuardCheck, ShareCheck
+from rollout.judge.counts import BASELINE, CANARY, Pair
+from rollout.judge.evidence import (
+    BREACH,
+    GUARD,
+    HEALTHY,
+    NOT_ENOUGH_DATA,
+    VS_BASELINE,
+    WARN,
+    CheckEvidence,
+    Verdict,
+)
+from rollout.judge.sequential import BREACH_MIXTURE, restart_weight
+
+SLOW_SHARE_LINE = 0.05  # "P95 over the line" = more than 5 % of requests over it
+MIN_LINE_SAMPLES = 20
+MAX_LINE_MS = 120_000.0  # arrivals are remembered this long; longer lines are capped
+GUARDS = ("guard_error_rate", "guard_success_rate", "guard_p95")
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeConfig:
+    alpha: float = 0.001
+    healthy_alpha: float = 0.01
+    tolerance: float = 1.5
+    min_effect: float = 2.0
+    slow_ms: float | None = None
+    error_line: float = 0.05
+    non_success_line: float = 0.10
+    p95_line_ms: float = 20_000.0
+    late_scale_seconds: float = 6 * 3600.0
+    judged_stages: int = 4
+    negligible_rate: float = 0.001
+
+    @classmethod
+    def from_settings(cls, s: Any) -> JudgeConfig:
+        return cls(
+            alpha=s.alpha,
+            healthy_alpha=s.healthy_alpha,
+            tolerance=s.tolerance,
+            min_effect=s.min_effect,
+            slow_ms=s.slow_ms,
+            error_line=s.breach_error_rate,
+            non_success_line=1.0 - s.breach_success_rate,
+            p95_line_ms=s.breach_p95_ms,
+            late_scale_seconds=s.late_onset_scale_seconds,
+            judged_stages=max(1, len(s.stages) - 1),
+            negligible_rate=s.negligible_rate,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SecondCounts:
+    """Everything the checks need from one second; `slow` None while there is no line."""
+
+    errors: Pair
+    non_successes: Pair
+    slow: Pair | None
+    slow_guard: Pair
+
+
+class Judge:
+    def __init__(
+        self,
+        config: JudgeConfig,
+        stage_index: int,
+        first_second: int,
+        batch: tuple[int, ...] = (),
+    ) -> None:
+        self.config = config
+        self.stage_index = stage_index
+        self.first_second = first_second
+        self.last_second = first_second - 1
+        scalar = not batch
+
+        def budget(name: str) -> Any:
+            return check_budget(
+                name, stage_index, config.judged_stages, config.alpha, config.healthy_alpha
+            )
+
+        self.shares = {
+            name: ShareCheck(
+                budget(name),
+                config.tolerance,
+                batch,
+                negligible_rate=config.negligible_rate,
+                track_interval=scalar,
+            )
+            for name in COMPARATIVE
+        }
+        lines = {
+            "guard_error_rate": config.error_line,
+            "guard_success_rate": config.non_success_line,
+            "guard_p95": SLOW_SHARE_LINE,
+        }
+        self.guards = {
+            name: (GuardCheck(budget(name), line, batch), GuardCheck(budget(name), line, batch))
+            for name, line in lines.items()
+        }
+        self.slow_line_ms: float | None = config.slow_ms
+        self._baseline_latency = LatencyHistogram()
+        self._before = {CANARY: LatencyHistogram(), BASELINE: LatencyHistogram()}
+        self._arrivals: deque[tuple[int, int, int]] = deque(maxlen=int(MAX_LINE_MS / 1e3) + 4)
+
+    # feeding --------------------------------------------------------------------------------
+
+    def step(self, second: int, rows: Mapping[str, TargetSecond]) -> None:
+        """One settled second (seconds must come in order, none skipped)."""
+        if second != self.last_second + 1:
+            raise ValueError(f"judge expects second {self.last_second + 1}, got {second}")
+        canary, baseline = counts.split(rows, second)
+        self._arrivals.append((second, canary.started, baseline.started))
+        line = self._line()
+        slow = None
+        if line is not None:
+            slow = self._crossings(canary, baseline, line, exposure="window")
+        guard = self._crossings(canary, baseline, self.config.p95_line_ms, exposure="interval")
+        self.step_counts(
+            SecondCounts(counts.errors(canary, baseline), counts.non_successes(canary, baseline),
+                         slow, guard)
+        )  # fmt: skip
+        self._before = {CANARY: canary.inflight, BASELINE: baseline.inflight}
+        self._baseline_latency.merge(baseline.latency)
+
+    def step_counts(self, c: SecondCounts) -> None:
+        """Apply one second's counts to every check (numbers, or arrays of one per soak)."""
+        self.last_second += 1
+        k = self.last_second - self.first_second + 1
+        v = (1.0 - START_SHARE) * restart_weight(k, self.config.late_scale_seconds)
+        self.shares["error_rate"].update(c.errors.x, c.errors.n, c.errors.y, c.errors.m, v)
+        ns = c.non_successes
+        self.shares["success_rate"].update(ns.x, ns.n, ns.y, ns.m, v)
+        if c.slow is not None:
+            self.shares["slow_share"].update(c.slow.x, c.slow.n, c.slow.y, c.slow.m, v)
+        for name, pair in (("guard_error_rate", c.errors), ("guard_success_rate", ns),
+                           ("guard_p95", c.slow_guard)):  # fmt: skip
+            canary, baseline = self.guards[name]
+            canary.update(pair.x, pair.n, v)
+            baseline.update(pair.y, pair.m, v)
+
+    def _line(self) -> float | None:
+        if self.slow_line_ms is not None and self.config.slow_ms is not None:
+            return min(self.slow_line_ms, MAX_LINE_MS)
+        if self._baseline_latency.total < MIN_LINE_SAMPLES:
+            return None
+        p95 = self._baseline_latency.quantile(0.95)
+        self.slow_line_ms = min(p95, MAX_LINE_MS) if p95 is not None else None
+        return self.slow_line_ms
+
+    def _crossings(
+        self, canary: TargetSecond, baseline: TargetSecond, line_ms: float, *, exposure: str
+    ) -> Pair:
+        x = counts.crossings(canary, self._before[CANARY], line_ms)
+        y = counts.crossings(baseline, self._before[BASELINE], line_ms)
+        edge_s = GAMMA ** LatencyHistogram.index_of(line_ms) / 1e3
+        start = canary.second - edge_s  # crossings in [s, s+1) arrived in [start, start + 1)
+        first = math.floor(start)
+        arrived = {s: (c, b) for s, c, b in self._arrivals}
+        a0, a1 = arrived.get(first, (0, 0)), arrived.get(first + 1, (0, 0))
+        if exposure == "window":
+            return Pair(x, a0[0] + a1[0], y, a0[1] + a1[1])
+        f = start - first  # the interval covers the last (1 - f) of `first`, the first f of next
+        n = (1 - f) * a0[0] + f * a1[0]
+        m = (1 - f) * a0[1] + f * a1[1]
+        return Pair(x, n, y, m)
+
+    # reading --------------------------------------------------------------------------------
+
+    def breached(self) -> Any:
+        """Any check past its level (array per soak in batch mode)."""
+        result = np.zeros(np.shape(self.shares["error_rate"].canary_events), dtype=bool)
+        for check in self.shares.values():
+            result = result | check.breached()
+        for canary, _ in self.guards.values():
+            result = result | canary.breached()
+        return result
+
+    def certified(self) -> Any:
+        result = np.ones(np.shape(self.shares["error_rate"].canary_events), dtype=bool)
+        for check in self.shares.values():
+            result = result & check.healthy()
+        return result
+
+    def verdict(self, at: float | None = None) -> Verdict:
+        evidence = [*(self._share_evidence(n) for n in COMPARATIVE),
+                    *(self._guard_evidence(n) for n in GUARDS)]  # fmt: skip
+        breaches = [e for e in evidence if e.verdict == BREACH]
+        second = self.last_second if self.last_second >= self.first_second else None
+        if breaches:
+            shared = all(e.shared for e in breaches)
+            return Verdict(BREACH, tuple(evidence), at, None, shared, second)
+        if any(e.verdict == WARN for e in evidence):
+            return Verdict(WARN, tuple(evidence), at, None, False, second)
+        if all(e.verdict == HEALTHY for e in evidence):
+            return Verdict(HEALTHY, tuple(evidence), at, None, False, second)
+        detail = "; ".join(
+            f"{e.metric} seen {e.seen} of ~{e.needed if e.needed is not None else '?'} needed"
+            for e in evidence
+            if e.kind == VS_BASELINE and e.verdict == NOT_ENOUGH_DATA
+        )
+        return Verdict(NOT_ENOUGH_DATA, tuple(evidence), at, detail or None, False, second)
+
+    def _share_evidence(self, name: str) -> CheckEvidence:
+        check = self.shares[name]
+        statistic = float(check.breach.value())
+        threshold = check.budget.threshold
+        if statistic >= threshold:
+            verdict = BREACH
+        elif statistic >= math.sqrt(threshold):
+            verdict = WARN
+        elif bool(check.healthy()):
+            verdict = HEALTHY
+        else:
+            verdict = NOT_ENOUGH_DATA
+        low, high = check.interval()
+        n, m = float(check.canary_exposure), float(check.baseline_exposure)
+        x, y = float(check.canary_events), float(check.baseline_events)
+        return CheckEvidence(
+            name, VS_BASELINE, verdict, _r(statistic), threshold, x, n, y, m,
+            int(n), self._needed(check), _r(check.ratio()), low, high,
+            _rate(x, n), _rate(y, m), self.slow_line_ms if name == "slow_share" else None,
+        )  # fmt: skip
+
+    def _guard_evidence(self, name: str) -> CheckEvidence:
+        canary, baseline = self.guards[name]
+        statistic = float(canary.detector.value())
+        threshold = canary.budget.threshold
+        base_stat = float(baseline.detector.value())
+        shared = bool(baseline.breached())
+        if statistic >= threshold:
+            verdict = BREACH
+        elif statistic >= math.sqrt(threshold):
+            verdict = WARN
+        else:
+            verdict = HEALTHY  # nothing says the canary is near the line
+        x, n = float(canary.events), float(canary.exposure)
+        y, m = float(baseline.events), float(baseline.exposure)
+        return CheckEvidence(
+            name, GUARD, verdict, _r(statistic), threshold, x, n, y, m, int(n), None,
+            None, None, None, _rate(x, n), _rate(y, m), canary.line, _r(base_stat),
+            shared and verdict == BREACH,
+        )  # fmt: skip
+
+    def _needed(self, check: ShareCheck) -> int | None:
+        """Expected canary requests to detect the minimum effect at the current rates."""
+        n, m = float(check.canary_exposure), float(check.baseline_exposure)
+        if n <= 0 or m <= 0:
+            return None
+        p_b = (float(check.baseline_events) + 0.5) / (m + 1.0)
+        rho = self.config.min_effect
+        r = m / n  # baseline requests per canary request
+        pi, q = 1.0 / (1.0 + r), rho / (rho + r)
+        kl = q * math.log(q / pi) + (1 - q) * math.log((1 - q) / (1 - pi))
+        events_per_request = p_b * (rho + r)
+        pairs = zip(BREACH_MIXTURE.weights, BREACH_MIXTURE.ratios, strict=True)
+        weight = max((w for w, ratio in pairs if ratio <= rho), default=0.05)
+        nats = math.log(check.budget.threshold / (START_SHARE * weight))
+        return math.ceil(nats / (kl * events_per_request))
+
+
+def _rate(events: float, exposure: float) -> float | None:
+    return _r(events / exposure) if exposure > 0 else None
+
+
+def _r(value: float | None) -> float | None:
+    """Evidence is shown, stored and compared as text: 6 significant digits are plenty."""
+    return None if value is None else float(f"{value:.6g}")

@@ -1,0 +1,64 @@
+"""Keeps one `Judge` current with the store: reads each settled second once (sync; store I/O).
+
+A stage is identified by (rollout start, stage start, stage index); a new one gets a fresh
+judge whose first second is the first whole second of the stage. Each call reads only the
+seconds settled since the last call (`settled_series`), at most `chunk_seconds` at a time, so
+a new leader rebuilding a 72 h stage catches up over a few ticks instead of stalling one, and
+reaches exactly the state the old leader had: the judge is a pure function of settled seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from gateway.aggregate import TargetSecond
+from rollout.judge.judge import Judge, JudgeConfig
+
+CHUNK_SECONDS = 3600
+
+
+def first_second(entered_at: float) -> int:
+    """The first whole second of a stage (the one it began in was routed half the old way)."""
+    return math.floor(entered_at) + 1
+
+
+def horizon(now: float, settle_seconds: float) -> int:
+    """Seconds before this one are settled: over, and `settle_seconds` given to late flushes."""
+    return math.floor(now - settle_seconds)
+
+
+def by_second(rows: Iterable[TargetSecond], since: int, until: int) -> Iterator[tuple[int, dict]]:
+    """Every second in [since, until) with its rows by series (empty when nothing happened)."""
+    grouped: dict[int, dict[str, TargetSecond]] = {}
+    for row in rows:
+        grouped.setdefault(row.second, {})[row.target] = row
+    for second in range(since, until):
+        yield second, grouped.get(second, {})
+
+
+class StageTracker:
+    def __init__(self, config: JudgeConfig, *, chunk_seconds: int = CHUNK_SECONDS) -> None:
+        self.config = config
+        self.chunk_seconds = chunk_seconds
+        self.key: tuple[Any, ...] | None = None
+        self.judge: Judge | None = None
+
+    def catch_up(self, store: Any, state: Any, now: float, settle_seconds: float) -> Judge:
+        """The stage's judge, fed every second settled by `now` (up to one chunk more)."""
+        key = (state.started_at, state.entered_at, state.stage_index)
+        if self.judge is None or key != self.key:
+            self.key = key
+            self.judge = Judge(self.config, state.stage_index or 0, first_second(state.entered_at))
+        judge = self.judge
+        since = judge.last_second + 1
+        until = min(horizon(now, settle_seconds), since + self.chunk_seconds)
+        if until > since:
+            for second, rows in by_second(store.settled_series(since, until), since, until):
+                judge.step(second, rows)
+        return judge
+
+    def reset(self) -> None:
+        self.key = None
+        self.judge = None
