@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench demo probe load-light load-medium load-heavy load-stress venv clean
+.PHONY: run test lint format bench bench-decisions demo probe load-light load-medium load-heavy load-stress venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.gateway
+
+bench-decisions: $(STAMP)
+	$(BIN)/python -m bench.decisions
 
 demo: $(STAMP)
 	$(BIN)/ion-demo

@@ -23,6 +23,7 @@ from rollout.judge.sequential import (
     EDetector,
     Num,
     certify_log_lr,
+    rate_alternatives,
     rate_log_lr,
     share_log_lr,
 )
@@ -62,6 +63,7 @@ class ShareCheck:
         self.breach = EDetector(BREACH_MIXTURE, budget.w0, batch)
         self.certify = EDetector(CERTIFY_MIXTURE, 1.0, batch)
         self.negligible = EDetector(CERTIFY_MIXTURE, 1.0, batch)
+        self._below = rate_alternatives(negligible_rate, CERTIFY_MIXTURE.log_ratios)
         self._log_rho = BREACH_MIXTURE.log_ratios
         self._log_cert = CERTIFY_MIXTURE.log_ratios
         self._grid = np.log(np.asarray(INTERVAL_GRID)) if track_interval else None
@@ -72,7 +74,13 @@ class ShareCheck:
         self._loglik = np.zeros(len(INTERVAL_GRID)) if track_interval else None
 
     def update(self, x: Num, n: Num, y: Num, m: Num, v: float) -> None:
-        """One second: x of n canary, y of m baseline (exposure may be fractional)."""
+        """One second: x of n canary, y of m baseline (exposure may be fractional).
+
+        Events without exposure (a crossing of a request that arrived before the stage, a
+        late process) cannot be weighed: a canary event with no canary exposure would count as
+        unbounded evidence, so it is dropped.
+        """
+        x = np.where(n > 0, x, 0.0) if isinstance(x, np.ndarray) else (x if n > 0 else 0.0)
         t = x + y
         total = n + m
         pi = np.where(total > 0, n / np.where(total > 0, total, 1.0), 0.0)
@@ -80,7 +88,7 @@ class ShareCheck:
             pi = float(pi)
         self.breach.update(share_log_lr(x, t, pi, self._log_rho), v)
         self.certify.update(certify_log_lr(x, t, pi, self._log_cert, self.tolerance), 0.0)
-        self.negligible.update(rate_log_lr(x, n, self.negligible_rate, self._log_cert), 0.0)
+        self.negligible.update(rate_log_lr(x, n, self._below), 0.0)
         self.canary_events = self.canary_events + x
         self.baseline_events = self.baseline_events + y
         self.canary_exposure = self.canary_exposure + n
@@ -148,12 +156,12 @@ class GuardCheck:
         self.budget = budget
         self.line = line
         self.detector = EDetector(GUARD_MIXTURE, budget.w0, batch)
-        self._log_k = GUARD_MIXTURE.log_ratios
+        self._above = rate_alternatives(line, GUARD_MIXTURE.log_ratios)
         self.events: Num = np.zeros(batch) if batch else 0.0
         self.exposure: Num = np.zeros(batch) if batch else 0.0
 
     def update(self, x: Num, n: Num, v: float) -> None:
-        self.detector.update(rate_log_lr(x, n, self.line, self._log_k), v)
+        self.detector.update(rate_log_lr(x, n, self._above), v)
         self.events = self.events + x
         self.exposure = self.exposure + n
 

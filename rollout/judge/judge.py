@@ -106,6 +106,7 @@ class Judge:
         self.stage_index = stage_index
         self.first_second = first_second
         self.last_second = first_second - 1
+        self.batch = batch
         scalar = not batch
 
         def budget(name: str) -> Any:
@@ -146,10 +147,10 @@ class Judge:
         canary, baseline = counts.split(rows, second)
         self._arrivals.append((second, canary.started, baseline.started))
         line = self._line()
-        slow = None
-        if line is not None:
-            slow = self._crossings(canary, baseline, line, exposure="window")
-        guard = self._crossings(canary, baseline, self.config.p95_line_ms, exposure="interval")
+        slow = None if line is None else self._crossings(canary, baseline, line)
+        guard = self._crossings(canary, baseline, self.config.p95_line_ms)
+        if guard.n == 0 and guard.x:  # crossings of requests that arrived before the stage
+            guard = Pair(0, 0, guard.y, guard.m)
         self.step_counts(
             SecondCounts(counts.errors(canary, baseline), counts.non_successes(canary, baseline),
                          slow, guard)
@@ -171,7 +172,8 @@ class Judge:
                            ("guard_p95", c.slow_guard)):  # fmt: skip
             canary, baseline = self.guards[name]
             canary.update(pair.x, pair.n, v)
-            baseline.update(pair.y, pair.m, v)
+            if not self.batch:  # the twin only says whether a breach is shared (not simulated)
+                baseline.update(pair.y, pair.m, v)
 
     def _line(self) -> float | None:
         if self.slow_line_ms is not None and self.config.slow_ms is not None:
@@ -182,18 +184,16 @@ class Judge:
         self.slow_line_ms = min(p95, MAX_LINE_MS) if p95 is not None else None
         return self.slow_line_ms
 
-    def _crossings(
-        self, canary: TargetSecond, baseline: TargetSecond, line_ms: float, *, exposure: str
-    ) -> Pair:
+    def _crossings(self, canary: TargetSecond, baseline: TargetSecond, line_ms: float) -> Pair:
         x = counts.crossings(canary, self._before[CANARY], line_ms)
         y = counts.crossings(baseline, self._before[BASELINE], line_ms)
         edge_s = GAMMA ** LatencyHistogram.index_of(line_ms) / 1e3
         start = canary.second - edge_s  # crossings in [s, s+1) arrived in [start, start + 1)
         first = math.floor(start)
+        if first < self.first_second:  # they arrived before the stage: not its evidence
+            return Pair(0, 0, 0, 0)
         arrived = {s: (c, b) for s, c, b in self._arrivals}
         a0, a1 = arrived.get(first, (0, 0)), arrived.get(first + 1, (0, 0))
-        if exposure == "window":
-            return Pair(x, a0[0] + a1[0], y, a0[1] + a1[1])
         f = start - first  # the interval covers the last (1 - f) of `first`, the first f of next
         n = (1 - f) * a0[0] + f * a1[0]
         m = (1 - f) * a0[1] + f * a1[1]

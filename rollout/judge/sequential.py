@@ -24,7 +24,6 @@ Factors (x canary events, t all events, n/m canary/baseline exposure, pi = n/(n+
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,14 +93,19 @@ def certify_log_lr(x: Num, t: Num, pi: Num, log_rho: NDArray[np.float64], tolera
     """Factor for H0 "ratio >= tolerance" vs the alternatives `exp(log_rho) * tolerance`."""
     x, t, pi = _col(x), _col(t), _col(pi)
     rho = np.exp(log_rho) * tolerance
-    return x * log_rho - t * (np.log1p((rho - 1.0) * pi) - math.log1p((tolerance - 1.0) * pi))
+    return x * log_rho - t * (np.log1p((rho - 1.0) * pi) - np.log1p((tolerance - 1.0) * pi))
 
 
-def rate_log_lr(x: Num, n: Num, line: float, log_k: NDArray[np.float64]) -> Num:
-    """Poisson-form factor for H0 "rate <= line" vs rate `k * line` (capped below 1)."""
-    x, n = _col(x), _col(n)
+def rate_alternatives(line: float, log_k: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    """(log k, line * (k - 1)) of the alternatives `k * line`, k capped so k * line < 1."""
     k = np.minimum(np.exp(log_k), 0.999 / line)
-    return x * np.log(k) - n * line * (k - 1.0)
+    return np.log(k), line * (k - 1.0)
+
+
+def rate_log_lr(x: Num, n: Num, alternatives: tuple[NDArray, NDArray]) -> Num:
+    """Poisson-form factor for H0 "rate <= line" vs each alternative (`rate_alternatives`)."""
+    log_k, drift = alternatives
+    return _col(x) * log_k - _col(n) * drift
 
 
 def _col(value: Num) -> Num:
