@@ -172,14 +172,12 @@ def test_schedule_stops_before_the_last_stage_and_knows_when_start_is_valid():
     assert [startable(s) for s in ("progressing", "paused")] == [False] * 2
 
 
-def test_stack_env_pins_the_demo_profile_and_fast_mode_shrinks_the_windows():
+def test_stack_env_pins_the_demo_profile_and_fast_mode_shortens_the_intervals():
     normal, fast = stack_env(False, "sqlite:///x.db"), stack_env(True, "sqlite:///x.db")
     assert normal["ROLLOUT_PROFILE"] == "demo" and normal["ROLLOUT_AUTO_ADVANCE"] == "false"
     assert normal["ROLLOUT_BREACH_ACTION"] == "rollback"
-    assert "ROLLOUT_ERROR_WINDOW_SECONDS" not in normal
-    assert fast["ROLLOUT_ERROR_WINDOW_SECONDS"] == "3" and fast["ROLLOUT_STORE_URL"].endswith(
-        "x.db"
-    )
+    assert "ROLLOUT_SETTLE_SECONDS" not in normal
+    assert fast["ROLLOUT_SETTLE_SECONDS"] == "0.3" and fast["ROLLOUT_STORE_URL"].endswith("x.db")
     assert (
         plan_for(True) is FAST_PLAN
         and FAST_PLAN.with_overrides(users=7, rate_per_s=None).users == 7
@@ -188,18 +186,25 @@ def test_stack_env_pins_the_demo_profile_and_fast_mode_shrinks_the_windows():
 
 BREACH = {
     "metric": "error_rate",
+    "kind": "vs_baseline",
     "verdict": "breach",
-    "value": 0.12,
-    "breach": 0.05,
-    "window_seconds": 30,
-    "samples": 80,
-    "needed": 10,
+    "statistic": 25000.0,
+    "threshold": 16000.0,
+    "canary_events": 10,
+    "canary_requests": 80,
+    "baseline_events": 1,
+    "baseline_requests": 90,
+    "seen": 80,
+    "needed": 40,
+    "ratio": 11.3,
+    "ratio_low": 2.0,
+    "ratio_high": None,
 }
 AUTO = {
     "at": 20.0,
     "verb": "auto_rollback",
     "actor": "controller",
-    "reason": "breach: error_rate 0.12 > 0.05 over 30s (80 samples)",
+    "reason": "breach: error_rate 11.3x baseline [2, inf] (E=2.5e+04 vs 1.6e+04; ...)",
     "details": {"verdict": {"verdict": "breach", "metrics": [{"verdict": "healthy"}, BREACH]}},
 }
 
@@ -312,7 +317,9 @@ def test_fast_demo_on_its_own_stack_rolls_back_automatically(tmp_path):
     assert summary["flips"] == 0
     assert summary["after_rollback"]["canary"] == 0 and summary["after_rollback"]["legacy"] > 0
     assert 0 < summary["fault_to_rollback_s"] < FAST_PLAN.rollback_timeout_s
-    assert "error_rate" in summary["rollback_reason"] and summary["breach"]["samples"] >= 5
+    assert "error_rate" in summary["rollback_reason"]
+    assert summary["breach"]["statistic"] >= summary["breach"]["threshold"]
+    assert summary["breach"]["canary_requests"] >= 5
     assert (summary["final_state"], summary["final_percent"]) == ("rolled_back", 0)
     assert summary["sides"]["canary"] > 0 and summary["user_errors"] > 0
     assert "ROLLBACK by controller" in done.stdout and "ion-demo summary" in done.stdout
@@ -344,13 +351,13 @@ def test_board_shows_stages_flips_and_the_verdict_numbers():
     ledger = run_ledger(flip=True)
     board = Board("demo", ledger, started_at=0.0)
     board.say(3.0, "gateway routes 5% of buckets to the canary")
-    verdict = {"verdict": "breach", "at": 20.0, "metrics": [{**BREACH, "warn": 0.02}]}
+    verdict = {"verdict": "breach", "at": 20.0, "metrics": [BREACH]}
     board.status = {"state": "rolled_back", "percent": 0, "version": 6, "last_verdict": verdict}
     console = Console(record=True, width=100)
     console.print(render_board(board))
     text = console.export_text()
     assert "[   3.0s] gateway routes 5%" in text and "rolled_back at 0%" in text
-    assert "12.00%  breach (> 5.00%) over 30s, 80/10 samples" in text
+    assert "error_rate         breach          E 2.5e+04/1.6e+04 11.3x [2, inf]" in text
     assert "while the stage grew: 2" in text  # no rollback time on the board yet
     assert "5%" in text and "50.0% 1/2" in text  # stage row: users on canary
 
@@ -365,17 +372,27 @@ def test_a_stack_that_cannot_start_is_reported_with_the_childs_reason(monkeypatc
     assert port_is_free("127.0.0.1", port)
 
 
+GUARD = {
+    **BREACH, "metric": "guard_error_rate", "kind": "guard", "canary_rate": 0.125,
+    "line": 0.05, "shared": True,
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("metric", "expected"),
     [
-        ({**BREACH}, "breach (> 5.00%) over 30s, 80/10 samples"),
-        ({**BREACH, "verdict": "warn", "warn": 0.02}, "warn (> 2.00%)"),
-        ({**BREACH, "verdict": "healthy", "value": 0.001}, "healthy (breach > 5.00%)"),
-        (
-            {**BREACH, "metric": "success_rate", "verdict": "healthy", "breach": 0.9},
-            "healthy (breach < 90.00%)",
-        ),
+        (BREACH, "breach          E 2.5e+04/1.6e+04 11.3x [2, inf], canary 10/80"),
+        ({**BREACH, "verdict": "healthy", "ratio_high": 1.41}, "healthy         E 2.5e+04"),
+        (GUARD, "guard_error_rate   breach          E 2.5e+04/1.6e+04 12.50% (line 5.00%) both"),
     ],
 )
-def test_metric_line_names_the_threshold_that_matters(metric, expected):
-    assert expected in metric_line({"warn": 0.02, **metric}).plain
+def test_metric_line_shows_evidence_level_and_effect(metric, expected):
+    assert expected in metric_line(metric).plain
+
+
+def test_summary_row_of_the_breach_shows_the_evidence():
+    rows = dict(summary_rows(summary_of(run_ledger())))
+    assert rows["breach"] == (
+        "error_rate 11.3x [2, inf]: evidence E 2.5e+04 >= 1.6e+04, canary 10/80, "
+        "baseline 1/90 (seen 80, needed 40)"
+    )

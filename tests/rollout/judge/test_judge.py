@@ -1,0 +1,92 @@
+"""rollout/judge/judge.py: rows in, verdicts with evidence out; slow requests seen in flight."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gateway.aggregate import Aggregator, TargetSecond
+from rollout.judge.judge import Judge, JudgeConfig
+from rollout.judge.tracker import StageTracker
+from rollout.machine import PROGRESSING, RolloutState
+
+STAGE = 1000
+
+
+class Traffic:
+    """Requests with real arrival and completion times through the gateway's Aggregator."""
+
+    def __init__(self, seed: int = 3) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.agg = Aggregator()
+        self.flying: list[tuple[float, object, str]] = []  # (ends at, flight, series)
+
+    def second(self, s: int, canary_latency_s: float, per_second=(5, 95)) -> dict:
+        rows: dict[str, TargetSecond] = {}
+        n, m = (self.rng.poisson(r) for r in per_second)
+        arrivals = [(s + self.rng.random(), "canary") for _ in range(n)]
+        arrivals += [(s + self.rng.random(), "baseline") for _ in range(m)]
+        for at, series in sorted(arrivals):
+            scale = canary_latency_s if series == "canary" else 0.4
+            latency = scale * float(np.exp(0.55 * self.rng.standard_normal()))
+            self.flying.append((at + latency, self.agg.depart((series,), at), series))
+        for ends, flight, series in sorted(self.flying, key=lambda f: f[0]):
+            if ends < s + 1:
+                self.agg.land(flight, ends)
+                latency_ms = (ends - flight.started_at) * 1e3
+                self.agg.record(series, 200, latency_ms, ends)
+        self.flying = [f for f in self.flying if f[0] >= s + 1]
+        for row in self.agg.drain(s + 1.0):  # the ages at s + 1 go into row s
+            assert row.second == s
+            rows[row.target] = row
+        return rows
+
+
+def test_requests_stuck_in_flight_breach_before_any_of_them_completes():
+    judge = Judge(JudgeConfig(), 0, STAGE)
+    traffic = Traffic()
+    onset = STAGE + 120
+    for s in range(STAGE, STAGE + 200):
+        rows = traffic.second(s, 0.4 if s < onset else 60.0)  # from onset: a minute each
+        judge.step(s, rows)
+        if judge.verdict().verdict == "breach":
+            break
+    verdict = judge.verdict()
+    assert verdict.verdict == "breach"
+    assert s - onset <= 10  # seen crossing the ~1 s line, long before the 60 s completions
+    slow = next(m for m in verdict.metrics if m.metric == "slow_share")
+    assert slow.verdict == "breach" and slow.line == pytest.approx(1000, rel=0.2)
+
+
+def test_a_healthy_canary_is_not_judged_worse_and_says_what_is_needed():
+    judge = Judge(JudgeConfig(), 0, STAGE)
+    traffic = Traffic(seed=5)
+    for s in range(STAGE, STAGE + 120):
+        judge.step(s, traffic.second(s, 0.4))
+    verdict = judge.verdict(123.0)
+    assert verdict.verdict in ("not_enough_data", "healthy")
+    error = next(m for m in verdict.metrics if m.metric == "error_rate")
+    assert error.seen == error.canary_requests and error.needed > error.seen  # no errors yet
+    assert verdict.at == 123.0 and verdict.second == STAGE + 119
+
+
+def test_seconds_must_come_in_order():
+    judge = Judge(JudgeConfig(), 0, STAGE)
+    with pytest.raises(ValueError, match="expects second 1000"):
+        judge.step(STAGE + 1, {})
+
+
+def test_the_tracker_catches_up_in_chunks_and_restarts_on_a_new_stage(tmp_path):
+    from rollout.store.sqlite import SqliteStore
+
+    store = SqliteStore(str(tmp_path / "s.db"))
+    store.append_aggregates([TargetSecond(s, "canary", 1, 0, 1) for s in range(1001, 1100)])
+    tracker = StageTracker(JudgeConfig(), chunk_seconds=40)
+    state = RolloutState(PROGRESSING, 5, 0, None, 1000.0, 1000.0)
+    assert tracker.catch_up(store, state, 1200.0, 1.5).last_second == 1040
+    assert tracker.catch_up(store, state, 1200.0, 1.5).last_second == 1080
+    judge = tracker.catch_up(store, state, 1200.0, 1.5)
+    assert judge.shares["error_rate"].canary_exposure == 99  # every row once, none twice
+    advanced = RolloutState(PROGRESSING, 10, 1, None, 1000.0, 1150.0)
+    fresh = tracker.catch_up(store, advanced, 1200.0, 1.5)
+    assert fresh is not judge and fresh.first_second == 1151 and fresh.stage_index == 1
