@@ -55,7 +55,7 @@ class Runtime:
         """Count one finished request: aggregate (for the controller), metrics, one log line."""
         seconds = time.perf_counter() - incoming.started
         decision, percent = why
-        series = (target,)
+        series: tuple[str, ...] = (target,)
         if target == decision.target:  # a failover's legacy leg is never baseline
             series = series_of(decision, percent, self.settings.baseline_buckets)
         self.land(incoming)

@@ -83,7 +83,7 @@ class ShareCheck:
         x = np.where(n > 0, x, 0.0) if isinstance(x, np.ndarray) else (x if n > 0 else 0.0)
         t = x + y
         total = n + m
-        pi = np.where(total > 0, n / np.where(total > 0, total, 1.0), 0.0)
+        pi: Num = np.where(total > 0, n / np.where(total > 0, total, 1.0), 0.0)
         if not isinstance(x, np.ndarray):
             pi = float(pi)
         self.breach.update(share_log_lr(x, t, pi, self._log_rho), v)
@@ -145,7 +145,7 @@ def _side_evidence(loglik: Any, i: int, *, above: bool) -> float:
             terms.append(math.log(weight) + loglik[j] - loglik[i])
     if not terms:
         return -math.inf
-    peak = max(terms)
+    peak = float(max(terms))
     return peak + math.log(sum(math.exp(t - peak) for t in terms))
 
 

@@ -237,7 +237,7 @@ class Judge:
 
     def _share_evidence(self, name: str) -> CheckEvidence:
         check = self.shares[name]
-        statistic = float(check.breach.value())
+        statistic = _sig(float(check.breach.value()))
         threshold = check.budget.threshold
         if statistic >= threshold:
             verdict = BREACH
@@ -251,14 +251,14 @@ class Judge:
         n, m = float(check.canary_exposure), float(check.baseline_exposure)
         x, y = float(check.canary_events), float(check.baseline_events)
         return CheckEvidence(
-            name, VS_BASELINE, verdict, _r(statistic), threshold, x, n, y, m,
+            name, VS_BASELINE, verdict, statistic, threshold, x, n, y, m,
             int(n), self._needed(check), _r(check.ratio()), low, high,
             _rate(x, n), _rate(y, m), self.slow_line_ms if name == "slow_share" else None,
         )  # fmt: skip
 
     def _guard_evidence(self, name: str) -> CheckEvidence:
         canary, baseline = self.guards[name]
-        statistic = float(canary.detector.value())
+        statistic = _sig(float(canary.detector.value()))
         threshold = canary.budget.threshold
         base_stat = float(baseline.detector.value())
         shared = bool(baseline.breached())
@@ -271,7 +271,7 @@ class Judge:
         x, n = float(canary.events), float(canary.exposure)
         y, m = float(baseline.events), float(baseline.exposure)
         return CheckEvidence(
-            name, GUARD, verdict, _r(statistic), threshold, x, n, y, m, int(n), None,
+            name, GUARD, verdict, statistic, threshold, x, n, y, m, int(n), None,
             None, None, None, _rate(x, n), _rate(y, m), canary.line, _r(base_stat),
             shared and verdict == BREACH,
         )  # fmt: skip
@@ -298,5 +298,9 @@ def _rate(events: float, exposure: float) -> float | None:
 
 
 def _r(value: float | None) -> float | None:
+    return None if value is None else _sig(value)
+
+
+def _sig(value: float) -> float:
     """Evidence is shown, stored and compared as text: 6 significant digits are plenty."""
-    return None if value is None else float(f"{value:.6g}")
+    return float(f"{value:.6g}")

@@ -49,7 +49,8 @@ class Mixture:
 
     @property
     def log_ratios(self) -> NDArray[np.float64]:
-        return np.log(np.asarray(self.ratios, dtype=float))
+        logs: NDArray[np.float64] = np.log(np.asarray(self.ratios, dtype=float))
+        return logs
 
 
 #: Breach alternatives, as quarter-octave steps above the null (2**(k/4): 1.19x .. 32x): most
@@ -96,13 +97,16 @@ def certify_log_lr(x: Num, t: Num, pi: Num, log_rho: NDArray[np.float64], tolera
     return x * log_rho - t * (np.log1p((rho - 1.0) * pi) - np.log1p((tolerance - 1.0) * pi))
 
 
-def rate_alternatives(line: float, log_k: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+Alternatives = tuple[NDArray[np.float64], NDArray[np.float64]]
+
+
+def rate_alternatives(line: float, log_k: NDArray[np.float64]) -> Alternatives:
     """(log k, line * (k - 1)) of the alternatives `k * line`, k capped so k * line < 1."""
     k = np.minimum(np.exp(log_k), 0.999 / line)
     return np.log(k), line * (k - 1.0)
 
 
-def rate_log_lr(x: Num, n: Num, alternatives: tuple[NDArray, NDArray]) -> Num:
+def rate_log_lr(x: Num, n: Num, alternatives: Alternatives) -> Num:
     """Poisson-form factor for H0 "rate <= line" vs each alternative (`rate_alternatives`)."""
     log_k, drift = alternatives
     return _col(x) * log_k - _col(n) * drift

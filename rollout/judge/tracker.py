@@ -29,7 +29,9 @@ def horizon(now: float, settle_seconds: float) -> int:
     return math.floor(now - settle_seconds)
 
 
-def by_second(rows: Iterable[TargetSecond], since: int, until: int) -> Iterator[tuple[int, dict]]:
+def by_second(
+    rows: Iterable[TargetSecond], since: int, until: int
+) -> Iterator[tuple[int, dict[str, TargetSecond]]]:
     """Every second in [since, until) with its rows by series (empty when nothing happened)."""
     grouped: dict[int, dict[str, TargetSecond]] = {}
     for row in rows:
