@@ -58,3 +58,13 @@ def test_every_scenario_of_the_issue_is_in_the_full_run():
     keys = {s.key for s in scenarios()}
     assert {"t_5pct_at_5rps_s", "t_2x_at_5rps_s", "t_2x_at_50rps_s", "t_p95x1.2_at_5rps_s",
             "t_30pct_at_5rps_s", "t_late_5pct_at_5rps_s"} <= keys  # fmt: skip
+
+
+def test_request_level_run_through_the_aggregator_agrees_with_the_count_model():
+    from bench.decisions import row_level
+
+    requests = row_level(3, seed=4)
+    counts = run(Scenario("P95 25 s", 5.0, 0.01, latency_scale=25.0, runs=60, duration_s=300),
+                 seed=5)  # fmt: skip
+    assert requests.breached.all()
+    assert abs(requests.times()[0] - counts.times()[0]) <= 5
