@@ -260,8 +260,7 @@ def scenarios(scale: float = 1.0) -> list[Scenario]:
         for rate in (0.05, 0.5, 5.0, 50.0):
             for level in (0.01, 0.02):
                 out.append(Scenario(f"healthy {level:.0%} = baseline", rate, level, level,
-                                    duration_s=d(soak), runs=n(1000 if profile == "default"
-                                                               else 2000),
+                                    duration_s=d(soak), runs=n(2000),
                                     profile=profile, healthy=True))  # fmt: skip
     faults = [
         ("30% vs 1%", 5.0, 0.30, 1.0, "t_30pct_at_5rps_s"),

@@ -8,7 +8,7 @@ judge during the whole rollout), whatever its length. Split three ways (a union 
    The first stage has the least traffic, so it gets the most. A stage entered again after a
    step back reuses its index's share: it can only be re-entered after a breach, and the
    budget bounds the *first* false breach.
-2. Across checks within a stage: error rate 50 %, success rate 15 %, slow share 25 %
+2. Across checks within a stage: error rate 55 %, success rate 12 %, slow share 23 %
    (canary vs baseline), and the three absolute guards 10 % together. A guard's baseline twin
    only decides whether a breach is shared; it spends nothing.
 3. Within a check: 80 % on the e-process started with the stage (fast when the fault is there
@@ -24,9 +24,9 @@ from __future__ import annotations
 from rollout.judge.checks import Budget
 
 CHECK_SHARES: dict[str, float] = {
-    "error_rate": 0.50,
-    "success_rate": 0.15,
-    "slow_share": 0.25,
+    "error_rate": 0.55,
+    "success_rate": 0.12,
+    "slow_share": 0.23,
     "guard_error_rate": 0.10 / 3,
     "guard_success_rate": 0.10 / 3,
     "guard_p95": 0.10 / 3,

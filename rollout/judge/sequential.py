@@ -58,7 +58,7 @@ class Mixture:
 #: because their evidence piles up within seconds anyway.
 BREACH_STEPS = (1, 2, 4, 6, 9, 13, 20)
 BREACH_MIXTURE = Mixture(
-    tuple(2.0 ** (k / 4) for k in BREACH_STEPS), (0.05, 0.15, 0.25, 0.2, 0.2, 0.1, 0.05)
+    tuple(2.0 ** (k / 4) for k in BREACH_STEPS), (0.03, 0.12, 0.25, 0.2, 0.27, 0.09, 0.04)
 )
 #: Guard alternatives: multiples of the absolute line (error rate 5 % -> 6 %, 7.5 %, ...).
 GUARD_MIXTURE = Mixture((1.2, 1.5, 2.0, 3.0, 6.0), (0.2, 0.3, 0.25, 0.15, 0.1))

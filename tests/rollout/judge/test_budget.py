@@ -19,5 +19,5 @@ def test_four_judged_stages_get_a_half_a_quarter_and_two_eighths():
 def test_check_shares_sum_to_one_and_a_check_gets_its_part():
     assert sum(CHECK_SHARES.values()) == pytest.approx(1.0)
     budget = check_budget("error_rate", 0, 4, 0.001, 0.01)
-    assert budget.alpha == pytest.approx(0.001 * 0.5 * 0.5)
-    assert (budget.w0, budget.threshold) == (START_SHARE, pytest.approx(4000.0))
+    assert budget.alpha == pytest.approx(0.001 * 0.5 * 0.55)
+    assert (budget.w0, budget.threshold) == (START_SHARE, pytest.approx(1 / 0.000275))

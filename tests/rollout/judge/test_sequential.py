@@ -86,7 +86,9 @@ def test_detector_under_the_null_keeps_its_budget_in_expectation():
     assert float(np.mean(detector.value() >= 100)) <= 0.01  # Ville: P(E >= 100) <= 1/100
 
 
-def test_batch_and_scalar_detectors_agree_bit_for_bit():
+def test_batch_and_scalar_detectors_agree_to_rounding():
+    """The benchmark's lanes compute what the controller computes (the last bit may differ:
+    the weighted sum is summed in another order)."""
     batch = EDetector(BREACH_MIXTURE, 0.8, (3,))
     scalars = [EDetector(BREACH_MIXTURE, 0.8) for _ in range(3)]
     steps = [((1, 0, 2), (3, 2, 4), (0.25, 0.5, 0.1)), ((0, 0, 1), (0, 1, 1), (0.3, 0.3, 0.3))]
@@ -96,4 +98,4 @@ def test_batch_and_scalar_detectors_agree_bit_for_bit():
         for lane, one in enumerate(scalars):
             one.update(share_log_lr(float(x[lane]), float(t[lane]), pi[lane],
                                     BREACH_MIXTURE.log_ratios), 1e-3)  # fmt: skip
-    assert list(batch.value()) == [one.value() for one in scalars]
+    assert list(batch.value()) == pytest.approx([one.value() for one in scalars], rel=1e-12)
