@@ -79,10 +79,11 @@ def effect(m: dict[str, Any]) -> str:
         rate = m.get("canary_rate")
         shown = "-" if rate is None else f"{rate * 100:.2f}%"
         return f"{shown} (line {m['line'] * 100:.2f}%)" + (" both" if m.get("shared") else "")
-    if m.get("ratio") is None:
-        return "-"
     high = "inf" if m.get("ratio_high") is None else f"{m['ratio_high']:.3g}"
-    return f"{m['ratio']:.3g}x [{m.get('ratio_low') or 0:.3g}, {high}]"
+    interval = f"[{m.get('ratio_low') or 0:.3g}, {high}]"
+    if m.get("ratio") is None:
+        return "-" if m.get("canary_rate") is None else f"{m['canary_rate'] * 100:.2f}% {interval}"
+    return f"{m['ratio']:.3g}x {interval}"
 
 
 def counts(value: float) -> str:

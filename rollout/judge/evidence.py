@@ -70,10 +70,12 @@ class CheckEvidence:
             who = "canary and baseline" if self.shared else "canary"
             rate = _pct(self.canary_rate)
             return f"{self.metric} {who} over {_pct(self.line)} (canary {rate}; {level}; {counts})"
-        ratio = "n/a" if self.ratio is None else f"{self.ratio:.3g}x"
         high = "inf" if self.ratio_high is None else f"{self.ratio_high:.3g}"
         interval = f"[{_g(self.ratio_low)}, {high}]"
-        return f"{self.metric} {ratio} baseline {interval} ({level}; {counts})"
+        if self.ratio is None:  # no baseline events: a ratio has no value, its bounds still do
+            rates = f"{_pct(self.canary_rate)} vs baseline {_pct(self.baseline_rate)}"
+            return f"{self.metric} {rates}, ratio {interval} ({level}; {counts})"
+        return f"{self.metric} {self.ratio:.3g}x baseline {interval} ({level}; {counts})"
 
 
 @dataclass(frozen=True, slots=True)

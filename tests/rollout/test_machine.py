@@ -220,3 +220,11 @@ def test_soak_left_counts_from_stage_entry():
 def test_state_round_trips_through_dict():
     state = at(PAUSED, 3, 12.5, reason="why", warned_at=3.0)
     assert RolloutState.from_dict(state.to_dict()) == state
+
+
+def test_a_breach_without_baseline_events_names_both_rates():
+    evidence = CheckEvidence(
+        "error_rate", VS_BASELINE, BREACH, 7.6e5, 1.45e4, 21, 215, 0, 266, 215, None,
+        None, 1.41, None, 0.0977, 0.0,
+    )  # fmt: skip
+    assert evidence.describe().startswith("error_rate 9.77% vs baseline 0.00%, ratio [1.41, inf]")
