@@ -68,7 +68,10 @@ class Scenario:
 
     @property
     def label(self) -> str:
-        late = f" from {self.onset_s / HOUR:g} h" if self.onset_s else ""
+        late = ""
+        if self.onset_s:
+            when = f"{self.onset_s / HOUR:g} h" if self.onset_s >= HOUR else f"{self.onset_s} s"
+            late = f" from {when}"
         return f"{self.name}{late}"
 
 
