@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS rollout_history (
 CREATE TABLE IF NOT EXISTS rollout_aggregates (
     second INTEGER NOT NULL, target TEXT NOT NULL,
     requests INTEGER NOT NULL, errors INTEGER NOT NULL, successes INTEGER NOT NULL,
-    latency TEXT NOT NULL
+    latency TEXT NOT NULL, started INTEGER NOT NULL DEFAULT 0,
+    inflight TEXT NOT NULL DEFAULT '{}', late INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS rollout_settled (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER);
 CREATE INDEX IF NOT EXISTS rollout_aggregates_by_target ON rollout_aggregates (target, second);
@@ -212,10 +213,18 @@ class SqliteStore:
 
 
 def _add_later_columns(db: sqlite3.Connection) -> None:
-    have = {row[1] for row in db.execute("PRAGMA table_info(rollout_aggregates)")}
-    for name, declaration in LATER_COLUMNS:
-        if name not in have:
-            db.execute(f"ALTER TABLE rollout_aggregates ADD COLUMN {name} {declaration}")
+    """Older files: add the columns under the write lock, so that two processes opening the
+    same file at once do not both try (the second sees the first's columns)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        have = {row[1] for row in db.execute("PRAGMA table_info(rollout_aggregates)")}
+        for name, declaration in LATER_COLUMNS:
+            if name not in have:
+                db.execute(f"ALTER TABLE rollout_aggregates ADD COLUMN {name} {declaration}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _settled_until(db: sqlite3.Connection) -> int:
