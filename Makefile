@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-decisions demo probe load-light load-medium load-heavy load-stress venv clean
+.PHONY: run test lint format bench bench-hostile bench-decisions demo probe load-light load-medium load-heavy load-stress venv clean
 
 venv: $(STAMP)
 
@@ -19,11 +19,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -31,6 +33,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.gateway
+
+bench-hostile: $(STAMP)
+	$(BIN)/python -m bench.hostile heads --connections 8 --seconds 12
+	$(BIN)/python -m bench.hostile slow --connections 1200 --seconds 25
 
 bench-decisions: $(STAMP)
 	$(BIN)/python -m bench.decisions

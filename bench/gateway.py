@@ -26,10 +26,13 @@ from contextlib import closing, contextmanager
 
 import aiohttp
 
+from common.asgi import Receive, Scope, Send
+
 UPSTREAM_BODY = b'{"content":"ok","persona_used":"Elro","confidence":1.0}'
 
 
-async def fast_upstream(scope, receive, send):  # a minimal ASGI app: the upstream's floor
+async def fast_upstream(scope: Scope, receive: Receive, send: Send) -> None:
+    """A minimal ASGI app: the upstream's floor."""
     if scope["type"] != "http":
         return
     while (await receive()).get("more_body"):

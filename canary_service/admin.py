@@ -28,7 +28,7 @@ class AdminUnauthorized(Exception):
     """Wrong or missing admin token; rendered as 401 JSON by `install_admin_handlers`."""
 
 
-async def _on_unauthorized(request: Request, exc: AdminUnauthorized) -> JSONResponse:
+async def _on_unauthorized(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         api_error_body(401, UNAUTHORIZED_MESSAGE),
         status_code=401,

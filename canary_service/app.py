@@ -49,7 +49,7 @@ def default_model(settings: CanarySettings) -> GeminiClient | None:
         settings.gemini_api_key,
         model=settings.gemini_model,
         base_url=settings.gemini_base_url,
-        timeout_s=settings.gemini_timeout_s,
+        timeout_s=settings.gemini_timeout_seconds,
     )
 
 

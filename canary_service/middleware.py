@@ -8,10 +8,10 @@ decided status itself or lets the request through.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from canary_service.faults import FaultDecision, FaultState, applies_to
 from canary_service.metrics import CanaryMetrics
+from common.asgi import ASGIApp, Receive, Scope, Send
 from common.logging import get_logger
 from legacy_service.errors import api_error_body, send_json
 
@@ -25,13 +25,13 @@ FAULT_MESSAGES = {
 class FaultInjectionMiddleware:
     """Applies the live `FaultState` to business paths only (`faults.applies_to`)."""
 
-    def __init__(self, app: Any, *, state: FaultState, metrics: CanaryMetrics) -> None:
+    def __init__(self, app: ASGIApp, *, state: FaultState, metrics: CanaryMetrics) -> None:
         self.app = app
         self.state = state
         self.metrics = metrics
         self.log = get_logger("canary_service.faults")
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not applies_to(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
@@ -44,9 +44,9 @@ class FaultInjectionMiddleware:
             return
         await self._answer(scope, send, decision)
 
-    async def _answer(self, scope: dict[str, Any], send: Any, decision: FaultDecision) -> None:
-        assert decision.status is not None
-        self.metrics.faults.labels(decision.kind or "error").inc()
+    async def _answer(self, scope: Scope, send: Send, decision: FaultDecision) -> None:
+        assert decision.status is not None and decision.kind is not None  # decide() sets both
+        self.metrics.faults.labels(decision.kind).inc()
         self.log.info(
             "canary.fault_injected",
             path=scope.get("path"),

@@ -6,9 +6,12 @@ instead of surfacing later as a confusing 500 in the middle of a rollout demo.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from common.settings import Secret
 from legacy_service.settings import ApiServiceSettings
 
 
@@ -20,12 +23,12 @@ class CanarySettings(ApiServiceSettings):
 
     port: int = Field(8082, ge=0, le=65535)
     version: str = "1.0.0"
-    admin_token: str | None = None
+    admin_token: Secret[str | None] = None
 
-    gemini_api_key: str | None = None
+    gemini_api_key: Secret[str | None] = None
     gemini_model: str = "gemini-2.0-flash"
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
-    gemini_timeout_s: float = Field(10.0, gt=0)
+    gemini_timeout_seconds: float = Field(10.0, gt=0)
 
     fault_error_rate: float = Field(0.0, ge=0.0, le=1.0)
     fault_latency_ms: int = Field(0, ge=0)
@@ -35,6 +38,8 @@ class CanarySettings(ApiServiceSettings):
 
     stream_chunk_chars: int = Field(12, gt=0)
     stream_chunk_delay_ms: int = Field(20, ge=0)
+
+    renamed: ClassVar[dict[str, str]] = {"gemini_timeout_s": "gemini_timeout_seconds"}
 
     @field_validator("admin_token", "gemini_api_key")
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import structlog
+from structlog.typing import EventDict
 
 _SEVERITY = {
     "debug": "DEBUG",
@@ -24,7 +25,7 @@ _SEVERITY = {
 }
 
 
-def _add_severity(_logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _add_severity(_logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     event_dict["severity"] = _SEVERITY.get(method_name, "DEFAULT")
     return event_dict
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 
+from common.asgi import ASGIApp, Message, Receive, Scope, Send
+
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -19,16 +21,18 @@ class SecurityHeadersMiddleware:
     A plain ASGI class (not BaseHTTPMiddleware) so streaming responses stay streaming.
     """
 
-    def __init__(self, app, headers: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS) -> None:
+    def __init__(
+        self, app: ASGIApp, headers: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS
+    ) -> None:
         self.app = app
         self.headers = headers
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(n, v) for n, v in self.headers if n not in present]

@@ -22,19 +22,42 @@ from deploy.settings import DeploySettings, load_deploy_settings
 from deploy.spec import missing_inputs
 
 FLAG_FIELDS = ("project", "region", "image_tag", "registry", "api_endpoint", "gateway_url")
+LOG_LEVEL = "WARNING"
+
+
+def global_options() -> argparse.ArgumentParser:
+    """The options every command takes, accepted before or after it (`ion-deploy status
+    --project p` and `ion-deploy --project p status`), as gcloud does.
+
+    Their defaults are SUPPRESS so that the subcommand's copy, when not given, does not overwrite
+    a value given before the subcommand; readers use `getattr(args, name, default)`.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    for field in FLAG_FIELDS:
+        flag = "--" + field.replace("_", "-")
+        options.add_argument(
+            flag, dest=field, default=argparse.SUPPRESS, help=f"overrides DEPLOY_{field.upper()}"
+        )
+    options.add_argument(
+        "--log-level", default=argparse.SUPPRESS, help=f"structlog level, stderr ({LOG_LEVEL})"
+    )
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ion-deploy", description=__doc__.splitlines()[0])
-    for field in FLAG_FIELDS:
-        flag = "--" + field.replace("_", "-")
-        parser.add_argument(flag, dest=field, help=f"overrides DEPLOY_{field.upper()}")
-    parser.add_argument("--log-level", default="WARNING", help="structlog level (stderr)")
+    common = global_options()
+    parser = argparse.ArgumentParser(
+        prog="ion-deploy", description=__doc__.splitlines()[0], parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("plan", help="show what apply would change; touches nothing")
-    sub.add_parser("apply", help="create or update ion-api, ion-api-canary, then ion-gateway")
-    sub.add_parser("status", help="services, latest revisions, ready conditions, URLs")
-    rollback = sub.add_parser("rollback-canary", help="gateway canary percent to 0")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    command("plan", "show what apply would change; touches nothing")
+    command("apply", "create or update ion-api, ion-api-canary, then ion-gateway")
+    command("status", "services, latest revisions, ready conditions, URLs")
+    rollback = command("rollback-canary", "gateway canary percent to 0")
     rollback.add_argument("--reason", default="manual rollback via ion-deploy")
     rollback.add_argument("--delete-canary", action="store_true", help="then delete the service")
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -42,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> DeploySettings:
-    overrides = {f: getattr(args, f) for f in FLAG_FIELDS if getattr(args, f) is not None}
+    overrides = {f: getattr(args, f) for f in FLAG_FIELDS if hasattr(args, f)}
     return load_deploy_settings(**overrides)
 
 
@@ -123,7 +146,7 @@ COMMANDS: dict[str, Callable[[DeploySettings, argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level, stream=sys.stderr)
+    configure_logging(getattr(args, "log_level", LOG_LEVEL), stream=sys.stderr)
     try:
         return COMMANDS[args.command](_settings(args), args)
     except (SettingsError, CredentialsError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import ServiceSettings, load_settings
+from common.settings import Secret, ServiceSettings, load_settings
 
 GMP_SIDECAR_IMAGE = (
     "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
@@ -52,16 +52,17 @@ class DeploySettings(ServiceSettings):
     canary_admin_token_secret: str = "ion-canary-admin-token"
     gemini_api_key_secret: str = "ion-gemini-api-key"
     secret_version: str = "latest"
-    gateway_env: dict[str, str] = Field(default_factory=dict)
-    legacy_env: dict[str, str] = Field(default_factory=dict)
-    canary_env: dict[str, str] = Field(default_factory=dict)
+    # Extra environment per service: may carry a store password or a webhook key, so secret.
+    gateway_env: Secret[dict[str, str]] = Field(default_factory=dict)
+    legacy_env: Secret[dict[str, str]] = Field(default_factory=dict)
+    canary_env: Secret[dict[str, str]] = Field(default_factory=dict)
 
     gmp_sidecar: bool = True
     gmp_sidecar_image: str = GMP_SIDECAR_IMAGE
     gmp_config_secret: str = ""
 
     gateway_url: str = ""
-    gateway_admin_token: str = ""
+    gateway_admin_token: Secret[str] = ""
     api_endpoint: str = ""
     operation_timeout_seconds: float = Field(600.0, gt=0)
 

@@ -1,6 +1,12 @@
 """The gateway's app factory: own endpoints (`/healthz`, `/readyz`, `/metrics`, `/admin/...`) in a
 small starlette app, everything else straight to the proxy (plain ASGI, no middleware stack).
 
+The own app answers every miss as the gateway's JSON error: an unknown path 404 `not_found`, a
+known path with the wrong method 405 `method_not_allowed` (with `Allow`). It never redirects: no
+trailing-slash redirect, whose `Location` starlette builds from the client's own `Host` header.
+Without a rollout extension there is no admin API, and everything under `/admin`, whatever the
+method, is 404 `admin_disabled`, as the extension answers when no admin token is configured.
+
 `create_app(settings, *, registry, client, rollout, logger, clock)`: every seam is an argument,
 so tests build the real thing with real upstreams and no patching.
 """
@@ -10,21 +16,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from common.asgi import Receive, Scope, Send
 from common.logging import get_logger
 from gateway.aggregate import Aggregator
 from gateway.errors import GatewayError
 from gateway.extension import RolloutExtension
+from gateway.headers import request_id_from
 from gateway.metrics import GatewayMetrics
 from gateway.proxy import Proxy
 from gateway.respond import send_json_error
+from gateway.routing import CANARY, LEGACY
 from gateway.runtime import Runtime
 from gateway.settings import GatewaySettings
 from gateway.state import RoutingState, StaticStateSource
@@ -45,7 +56,7 @@ class GatewayApp:
         self.proxy = proxy
         self.runtime = runtime
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_own_path(scope["path"]):
             await self.own(scope, receive, send)
             return
@@ -64,13 +75,13 @@ def create_app(
     client: UpstreamClient | None = None,
     rollout: RolloutExtension | None = None,
     logger: Any = None,
-    clock=time.time,
+    clock: Callable[[], float] = time.time,
 ) -> GatewayApp:
     registry = registry if registry is not None else CollectorRegistry()
     client = client or AiohttpUpstream(
         pool_size=settings.pool_size,
-        connect_timeout_s=settings.connect_timeout_s,
-        keepalive_s=settings.upstream_keepalive_s,
+        connect_timeout_s=settings.connect_timeout_seconds,
+        keepalive_s=settings.upstream_keepalive_seconds,
     )
     state = rollout or StaticStateSource(RoutingState(settings.canary_percent, settings.salt))
     runtime = Runtime(
@@ -83,15 +94,49 @@ def create_app(
         clock=clock,
     )
     own = Starlette(
-        routes=[*_own_routes(runtime, registry), *(rollout.routes if rollout else [])],
+        routes=[*_own_routes(runtime, registry), *(rollout.routes if rollout else _admin_off())],
+        exception_handlers={HTTPException: _http_error},
         lifespan=_lifespan(runtime, rollout),
     )
+    own.router.redirect_slashes = False
     return GatewayApp(own, Proxy(runtime), runtime)
 
 
-def _lifespan(runtime: Runtime, rollout: RolloutExtension | None):
+def _admin_off() -> list[BaseRoute]:
+    return [Route("/admin", _AdminOff()), Route("/admin/{rest:path}", _AdminOff())]
+
+
+class _AdminOff:
+    """No rollout store, no admin API. Plain ASGI, so a `Route` passes it every method (a
+    function endpoint would get GET only, and the rest a 405 that shows the route)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = dict(scope["headers"]).get(b"x-request-id")
+        message = "admin API is off (no rollout store)"
+        await send_json_error(send, 404, "admin_disabled", message, request_id_from(found))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _json_error(request, exc.status_code, code, exc.detail.lower(), exc.headers)
+
+
+def _json_error(
+    request: Request, status: int, code: str, message: str, headers: Any = None
+) -> Response:
+    raw = request.headers.get("x-request-id")
+    request_id = request_id_from(raw.encode("latin-1") if raw is not None else None)
+    body = {"error": message, "code": code, "request_id": request_id}
+    headers = {**(headers or {}), "x-request-id": request_id}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _lifespan(
+    runtime: Runtime, rollout: RolloutExtension | None
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
-    async def lifespan(_app):
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.client.open()
         if rollout is not None:
             await rollout.start(runtime.aggregator)
@@ -132,13 +177,13 @@ async def _check_upstreams(runtime: Runtime) -> dict[str, dict[str, Any]]:
     """Reachable = answered HTTP below 500 (a rate-limited 429 still proves it is up)."""
     s = runtime.settings
     urls = {
-        "legacy": s.legacy_url + s.legacy_health_path,
-        "canary": s.canary_url + s.canary_health_path,
+        LEGACY: s.legacy_url + s.legacy_health_path,
+        CANARY: s.canary_url + s.canary_health_path,
     }
 
     async def one(url: str) -> dict[str, Any]:
         try:
-            status = await runtime.client.probe(url, s.readiness_timeout_s)
+            status = await runtime.client.probe(url, s.readiness_timeout_seconds)
         except GatewayError as err:
             return {"ok": False, "url": url, "error": err.code}
         return {"ok": status < 500, "url": url, "status": status}

@@ -1,26 +1,27 @@
-"""The one boundary where client-library exceptions become gateway errors.
+"""The gateway's error taxonomy: every failure the proxy answers itself, with its status and code.
 
-    GatewayError            status  code
-    ├── BodyTooLarge         413    body_too_large
-    ├── UpstreamUnreachable  502    upstream_unreachable     (never reached the upstream)
-    ├── UpstreamTimeout      504    upstream_timeout         (connect or read deadline)
-    └── UpstreamProtocol     502    upstream_protocol_error  (broken or dropped response)
+    GatewayError                status  code                     kind
+    ├── BodyTooLarge             413    body_too_large           body_too_large
+    ├── UpstreamUnreachable      502    upstream_unreachable     connect          (never reached)
+    ├── UpstreamConnectTimeout   504    upstream_timeout         connect_timeout  (never reached)
+    ├── UpstreamTimeout          504    upstream_timeout         timeout          (read deadline)
+    └── UpstreamProtocol         502    upstream_protocol_error  protocol         (broken response)
 
 An upstream 5xx is not an exception: it streams through to the client and is counted.
-`reached_upstream` tells the failover logic whether the request may have been seen upstream.
+`reached_upstream` tells the failover logic whether the request may have been seen upstream;
+`kind` labels `gateway_upstream_errors_total` and the access log's `error_kind`.
+
+This module knows no client library: `gateway.upstream.map_client_errors` is the one place where
+aiohttp and asyncio exceptions become these.
 """
 
 from __future__ import annotations
-
-import asyncio
-
-import aiohttp
 
 
 class GatewayError(Exception):
     status = 502
     code = "gateway_error"
-    kind = "other"  # label for gateway_upstream_errors_total
+    kind = "other"
     reached_upstream = True
 
     def __init__(self, message: str) -> None:
@@ -46,14 +47,3 @@ class UpstreamTimeout(GatewayError):
 
 class UpstreamProtocol(GatewayError):
     status, code, kind = 502, "upstream_protocol_error", "protocol"
-
-
-def from_client_exception(exc: BaseException, target: str) -> GatewayError:
-    """Map an aiohttp/asyncio exception raised while talking to `target`."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return UpstreamConnectTimeout(f"timed out connecting to the {target} upstream")
-    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
-        return UpstreamUnreachable(f"the {target} upstream is unreachable")
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        return UpstreamTimeout(f"the {target} upstream did not answer in time")
-    return UpstreamProtocol(f"the {target} upstream sent a broken response")

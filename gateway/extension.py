@@ -10,21 +10,21 @@ percent through `current()` on every request (plain attribute read, no I/O), and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from starlette.routing import BaseRoute
 
 from gateway.aggregate import Aggregator
-from gateway.state import RoutingState
+from gateway.state import RoutingStateSource
 
 
-class RolloutExtension(Protocol):
-    routes: Sequence[BaseRoute]
+class RolloutExtension(RoutingStateSource, Protocol):
+    """A `RoutingStateSource` (`current()`, `readiness()`; `ok` False makes `/readyz` answer
+    503) that also brings admin routes and background work tied to the gateway's lifespan."""
 
-    def current(self) -> RoutingState: ...
-
-    def readiness(self) -> dict[str, Any]:
-        """Must contain `ok: bool`; `ok` False makes `/readyz` answer 503."""
+    @property
+    def routes(self) -> Sequence[BaseRoute]:
+        """Mounted once, at app creation: read-only, so a list, a tuple or a property will do."""
         ...
 
     async def start(self, aggregator: Aggregator) -> None: ...

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from common.asgi import Send
+
 
 async def send_json_error(
-    send, status: int, code: str, message: str, request_id: str, target: str | None = None
+    send: Send, status: int, code: str, message: str, request_id: str, target: str | None = None
 ) -> None:
     body = json.dumps({"error": message, "code": code, "request_id": request_id}).encode()
     headers = [

@@ -23,12 +23,46 @@ as the canary's. Buckets already include the rollout's salt, so both follow it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from hashlib import md5
 
-LEGACY = "legacy"
-CANARY = "canary"
-BASELINE = "baseline"
+
+class Target(StrEnum):
+    """The two upstreams; the one definition every package imports (values are the wire names:
+    `X-Canary-Target`, metric labels, log fields, aggregate rows)."""
+
+    LEGACY = "legacy"
+    CANARY = "canary"
+
+
+class Reason(StrEnum):
+    """Why `choose()` picked its target: the `reason` field of the access log."""
+
+    PINNED = "pinned"
+    FORCED = "forced"
+    ROLLED_OFF = "rolled_off"
+    DENY_LIST = "deny_list"
+    ALLOW_LIST = "allow_list"
+    NO_IDENTITY = "no_identity"
+    HASH = "hash"
+
+
+class Series(StrEnum):
+    """The per-second aggregate series (store rows, the `target` label in /metrics): where
+    requests went (the `Target` values) and `baseline`, the hash-routed legacy requests the
+    rollout judge compares the canary with (`series_of`)."""
+
+    LEGACY = "legacy"
+    CANARY = "canary"
+    BASELINE = "baseline"
+
+
+# Module-level names for the members: on Python 3.11 `Target.CANARY` is a class-attribute lookup
+# through the enum machinery (~50 ns), and the proxy path compares targets several times a request.
+LEGACY, CANARY = Target.LEGACY, Target.CANARY
+_BY_NAME: dict[str, Target] = {t.value: t for t in Target}
 
 
 def bucket(user_id: str, salt: str | None = None, variant: str = "prefix8") -> int:
@@ -43,8 +77,8 @@ def in_canary(bucket_: int, percent: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    target: str
-    reason: str  # pinned | forced | rolled_off | deny_list | allow_list | no_identity | hash
+    target: Target
+    reason: Reason
     bucket: int | None = None
 
 
@@ -54,15 +88,22 @@ class RoutingPolicy:
 
     allow_users: frozenset[str] = frozenset()
     deny_users: frozenset[str] = frozenset()
-    pinned_paths: tuple[tuple[str, str], ...] = ()  # (prefix, target), longest prefix first
+    pinned_paths: tuple[tuple[str, Target], ...] = ()  # (prefix, target), longest prefix first
     hash_variant: str = "prefix8"
 
     @classmethod
-    def build(cls, allow, deny, pinned: dict[str, str], hash_variant: str) -> RoutingPolicy:
-        ordered = tuple(sorted(pinned.items(), key=lambda kv: len(kv[0]), reverse=True))
+    def build(
+        cls,
+        allow: Iterable[str],
+        deny: Iterable[str],
+        pinned: Mapping[str, str],
+        hash_variant: str,
+    ) -> RoutingPolicy:
+        by_length = sorted(pinned.items(), key=lambda kv: len(kv[0]), reverse=True)
+        ordered = tuple((prefix, Target(target)) for prefix, target in by_length)
         return cls(frozenset(allow), frozenset(deny), ordered, hash_variant)
 
-    def pinned_target(self, path: str) -> str | None:
+    def pinned_target(self, path: str) -> Target | None:
         for prefix, target in self.pinned_paths:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                 return target
@@ -70,20 +111,31 @@ class RoutingPolicy:
 
 
 BASELINE_BUCKETS = ("all", "same_size")
+_ONLY: dict[Target, tuple[Series, ...]] = {
+    Target.LEGACY: (Series.LEGACY,),
+    Target.CANARY: (Series.CANARY,),
+}
+_LEGACY_AND_BASELINE = (Series.LEGACY, Series.BASELINE)
 
 
 def in_baseline(decision: Decision, percent: int, buckets: str = "all") -> bool:
     """Does this request count in the `baseline` series (besides `legacy`)?"""
-    if decision.target != LEGACY or decision.reason != "hash" or decision.bucket is None:
+    if decision.target != LEGACY or decision.reason != Reason.HASH or decision.bucket is None:
         return False
     return buckets == "all" or percent <= decision.bucket < 2 * percent
 
 
-def series_of(decision: Decision, percent: int, buckets: str = "all") -> tuple[str, ...]:
-    """The aggregate series a request routed by `decision` counts in."""
-    if decision.target == CANARY:
-        return (CANARY,)
-    return (LEGACY, BASELINE) if in_baseline(decision, percent, buckets) else (LEGACY,)
+def series_of(decision: Decision, percent: int, buckets: str = "all") -> tuple[Series, ...]:
+    """The aggregate series a request routed by `decision` counts in (computed once, at
+    routing). A failover's legacy leg is not routed by the hash: it counts in `only(LEGACY)`."""
+    if in_baseline(decision, percent, buckets):
+        return _LEGACY_AND_BASELINE
+    return _ONLY[decision.target]
+
+
+def only(target: Target) -> tuple[Series, ...]:
+    """The series of a request served by `target` outside the hash: just its own."""
+    return _ONLY[target]
 
 
 def choose(
@@ -99,16 +151,16 @@ def choose(
     if policy.pinned_paths:
         pinned = policy.pinned_target(path)
         if pinned is not None:
-            return Decision(pinned, "pinned")
-    if forced in (LEGACY, CANARY):
-        return Decision(forced, "forced")
+            return Decision(pinned, Reason.PINNED)
+    if forced is not None and forced in _BY_NAME:
+        return Decision(_BY_NAME[forced], Reason.FORCED)
     if percent <= 0:
-        return Decision(LEGACY, "rolled_off")
+        return Decision(LEGACY, Reason.ROLLED_OFF)
     if user_id is None:
-        return Decision(LEGACY, "no_identity")
+        return Decision(LEGACY, Reason.NO_IDENTITY)
     if user_id in policy.deny_users:
-        return Decision(LEGACY, "deny_list")
+        return Decision(LEGACY, Reason.DENY_LIST)
     if user_id in policy.allow_users:
-        return Decision(CANARY, "allow_list")
+        return Decision(CANARY, Reason.ALLOW_LIST)
     b = bucket(user_id, salt, policy.hash_variant)
-    return Decision(CANARY if in_canary(b, percent) else LEGACY, "hash", b)
+    return Decision(CANARY if in_canary(b, percent) else LEGACY, Reason.HASH, b)

@@ -2,18 +2,28 @@
 
 Lists and maps may be given as JSON (`GATEWAY_ALLOW_USERS='["alice","bob"]'`) or, for lists, as a
 comma-separated string (`GATEWAY_ALLOW_USERS=alice,bob`).
+
+Where the live percent comes from (`GATEWAY_PERCENT_SOURCE`): `store` (the default) reads it from
+the rollout store, where operators and the controller change it; `static` routes the fixed
+`GATEWAY_CANARY_PERCENT`. Setting `GATEWAY_CANARY_PERCENT` while the source is `store` is refused
+at start-up (exit 2, the message names both variables) rather than ignored, and rather than
+switching the source by itself: a percent left over in an environment must not silently turn
+off the rollout store, its controller and the admin API that an emergency rollback needs.
+
+Durations end in `_seconds` (`GATEWAY_READ_TIMEOUT_SECONDS`); the old `_S` names still work for
+one release, with a warning at start-up (`renamed`, see `common.settings`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.settings import ServiceSettings, split_list
+from common.settings import Secret, ServiceSettings, split_list
+from gateway.routing import Target
 
-Target = Literal["legacy", "canary"]
 IDENTITY_SOURCES = ("header", "query", "body")
 
 
@@ -52,16 +62,32 @@ class GatewaySettings(ServiceSettings):
     # Proxying.
     target_header_enabled: bool = True
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=0)
-    connect_timeout_s: float = Field(2.0, gt=0)
-    read_timeout_s: float = Field(60.0, gt=0)
-    legacy_read_timeout_s: float | None = Field(None, gt=0)
-    canary_read_timeout_s: float | None = Field(None, gt=0)
+    connect_timeout_seconds: float = Field(2.0, gt=0)
+    read_timeout_seconds: float = Field(60.0, gt=0)
+    legacy_read_timeout_seconds: float | None = Field(None, gt=0)
+    canary_read_timeout_seconds: float | None = Field(None, gt=0)
     pool_size: int = Field(256, ge=1, le=10000)
-    upstream_keepalive_s: float = Field(4.0, gt=0)
+    upstream_keepalive_seconds: float = Field(4.0, gt=0)
     retry_on_5xx_paths: Annotated[tuple[str, ...], NoDecode] = ()
-    readiness_timeout_s: float = Field(2.0, gt=0)
+    readiness_timeout_seconds: float = Field(2.0, gt=0)
 
-    admin_token: str | None = None
+    # Connections (gateway/server.py): what a client may cost before its request is read.
+    max_header_line_bytes: int = Field(8 * 1024, ge=256)
+    max_head_bytes: int = Field(32 * 1024, ge=1024)
+    max_headers: int = Field(100, ge=1)
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    max_connections: int = Field(1000, ge=1)
+
+    admin_token: Secret[str | None] = None
+
+    renamed: ClassVar[dict[str, str]] = {
+        "connect_timeout_s": "connect_timeout_seconds",
+        "read_timeout_s": "read_timeout_seconds",
+        "legacy_read_timeout_s": "legacy_read_timeout_seconds",
+        "canary_read_timeout_s": "canary_read_timeout_seconds",
+        "upstream_keepalive_s": "upstream_keepalive_seconds",
+        "readiness_timeout_s": "readiness_timeout_seconds",
+    }
 
     @field_validator(
         "identity_sources", "allow_users", "deny_users", "retry_on_5xx_paths", mode="before"
@@ -94,7 +120,7 @@ class GatewaySettings(ServiceSettings):
 
     @field_validator("pinned_paths")
     @classmethod
-    def _paths_absolute(cls, value: dict[str, str]) -> dict[str, str]:
+    def _paths_absolute(cls, value: dict[str, Target]) -> dict[str, Target]:
         bad = [p for p in value if not p.startswith("/")]
         if bad:
             raise ValueError(f"pinned paths must start with '/': {bad}")
@@ -115,6 +141,27 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(f"users on both GATEWAY_ALLOW_USERS and this list: {sorted(both)}")
         return value
 
-    def read_timeout_for(self, target: str) -> float:
-        specific = self.canary_read_timeout_s if target == "canary" else self.legacy_read_timeout_s
-        return specific or self.read_timeout_s
+    @field_validator("max_head_bytes")
+    @classmethod
+    def _head_holds_a_line(cls, value: int, info: ValidationInfo) -> int:
+        line = info.data.get("max_header_line_bytes")
+        if line is not None and value < line:
+            raise ValueError(f"must be at least GATEWAY_MAX_HEADER_LINE_BYTES ({line})")
+        return value
+
+    @model_validator(mode="after")
+    def _percent_needs_static_source(self) -> GatewaySettings:
+        """See the module docstring: a percent the store would ignore stops start-up."""
+        if self.percent_source == "store" and "canary_percent" in self.model_fields_set:
+            raise ValueError(
+                "GATEWAY_CANARY_PERCENT is only used with GATEWAY_PERCENT_SOURCE=static; "
+                "set GATEWAY_PERCENT_SOURCE=static to route a fixed percent, or unset "
+                "GATEWAY_CANARY_PERCENT to take the percent from the rollout store "
+                "(GATEWAY_PERCENT_SOURCE=store, the default; change it with ion-rollout)"
+            )
+        return self
+
+    def read_timeout_for(self, target: Target) -> float:
+        canary = target == Target.CANARY
+        specific = self.canary_read_timeout_seconds if canary else self.legacy_read_timeout_seconds
+        return specific or self.read_timeout_seconds

@@ -6,21 +6,70 @@ Stock httpx costs ~5 ms CPU per proxied request here (DESIGN.md "Speed"); aiohtt
 The session passes bodies through untouched (`auto_decompress=False`), adds no headers of its own
 (`skip_auto_headers`), and keeps idle upstream connections for less time than the upstream servers
 do (uvicorn closes idle keep-alive connections after 5 s), so a reused connection is never one
-the upstream is closing. Exceptions are mapped to `GatewayError`s in `gateway.errors`.
+the upstream is closing. Every call into aiohttp runs inside `map_client_errors`, the one
+place where its exceptions become the `GatewayError`s of `gateway.errors` (httpx's
+`map_httpcore_exceptions` habit).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Protocol
 
 import aiohttp
 from yarl import URL
 
-from gateway.errors import GatewayError, from_client_exception
+from gateway.errors import (
+    GatewayError,
+    UpstreamConnectTimeout,
+    UpstreamProtocol,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from gateway.routing import Target
 
 CHUNK_READ = 64 * 1024
+
+
+def client_error(exc: Exception, target: str) -> GatewayError:
+    """The `GatewayError` an aiohttp/asyncio exception raised while talking to `target` means."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamConnectTimeout(f"timed out connecting to the {target} upstream")
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        return UpstreamUnreachable(f"the {target} upstream is unreachable")
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamTimeout(f"the {target} upstream did not answer in time")
+    return UpstreamProtocol(f"the {target} upstream sent a broken response")
+
+
+class map_client_errors:  # lower case: used like contextlib.suppress, so named like it
+    """`with map_client_errors(target):` turns any exception from the client into the
+    `GatewayError` it means; a `GatewayError` and anything that is not an `Exception`
+    (cancellation, `GeneratorExit`) pass through untouched.
+
+    A class rather than `@contextmanager`: it keeps no per-use state, so the client holds one per
+    target and the proxy path allocates nothing for it.
+    """
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, Exception) and not isinstance(exc, GatewayError):
+            raise client_error(exc, self.target) from exc
 
 
 @dataclass(slots=True)
@@ -28,15 +77,13 @@ class UpstreamResponse:
     status: int
     raw_headers: list[tuple[bytes, bytes]]
     _response: aiohttp.ClientResponse
-    _target: str
+    _errors: map_client_errors
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body chunks as they arrive (server-sent events stay event by event)."""
-        try:
+        with self._errors:
             async for chunk in self._response.content.iter_any():
                 yield chunk
-        except Exception as exc:
-            raise from_client_exception(exc, self._target) from exc
 
     def at_eof(self) -> bool:
         return self._response.content.at_eof()
@@ -55,7 +102,7 @@ class UpstreamClient(Protocol):
 
     async def send(
         self,
-        target: str,
+        target: Target,
         method: str,
         url: str,
         headers: list[tuple[str, str]],
@@ -72,6 +119,7 @@ class AiohttpUpstream:
         self._connect_timeout_s = connect_timeout_s
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
+        self._errors = {target: map_client_errors(target) for target in Target}
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -98,11 +146,20 @@ class AiohttpUpstream:
             raise RuntimeError("upstream client used before open()")
         return self._session
 
-    async def send(self, target, method, url, headers, body, read_timeout_s) -> UpstreamResponse:
+    async def send(
+        self,
+        target: Target,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        read_timeout_s: float,
+    ) -> UpstreamResponse:
         timeout = aiohttp.ClientTimeout(
             total=None, connect=self._connect_timeout_s, sock_read=read_timeout_s
         )
-        try:
+        errors = self._errors[target]
+        with errors:
             response = await self.session.request(
                 method,
                 URL(url, encoded=True),
@@ -112,17 +169,11 @@ class AiohttpUpstream:
                 timeout=timeout,
                 compress=None,
             )
-        except GatewayError:
-            raise
-        except Exception as exc:
-            raise from_client_exception(exc, target) from exc
-        return UpstreamResponse(response.status, list(response.raw_headers), response, target)
+        return UpstreamResponse(response.status, list(response.raw_headers), response, errors)
 
     async def probe(self, url: str, timeout_s: float) -> int:
         """GET `url`; the status code, or raise GatewayError when not reachable."""
         timeout = aiohttp.ClientTimeout(total=timeout_s)
-        try:
+        with map_client_errors(url):
             async with self.session.get(url, timeout=timeout) as response:
                 return response.status
-        except Exception as exc:
-            raise from_client_exception(exc, url) from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.asgi import ASGIApp, Message, Receive, Scope, Send
 from legacy_service.errors import api_error_body, send_json
 
 
@@ -17,7 +18,7 @@ def too_large_body(max_body_bytes: int) -> dict[str, Any]:
     return body
 
 
-def declared_length(scope: dict[str, Any]) -> int | None:
+def declared_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:
@@ -28,14 +29,14 @@ def declared_length(scope: dict[str, Any]) -> int | None:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: Any, *, max_body_bytes: int, on_reject=None) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, on_reject=None) -> None:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.on_reject = on_reject
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -49,7 +50,7 @@ class BodyLimitMiddleware:
             return
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read_within_limit(self, receive: Any) -> bytes | None:
+    async def _read_within_limit(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -64,17 +65,17 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _reject(self, scope: dict[str, Any], send: Any) -> None:
+    async def _reject(self, scope: Scope, send: Send) -> None:
         if self.on_reject is not None:
             self.on_reject(scope.get("path", ""))
         await send_json(send, 413, too_large_body(self.max_body_bytes))
 
 
-def _replay(body: bytes, receive: Any) -> Any:
+def _replay(body: bytes, receive: Receive) -> Receive:
     """Hand the buffered body over once, then defer to the real channel (disconnects)."""
     delivered = False
 
-    async def replay_receive() -> dict[str, Any]:
+    async def replay_receive() -> Message:
         nonlocal delivered
         if not delivered:
             delivered = True

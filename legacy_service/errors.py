@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from common.asgi import ASGIApp, Message, Receive, Scope, Send
 from common.logging import get_logger
 
 INTERNAL_ERROR_BODY = {
@@ -91,7 +92,7 @@ def install_error_handlers(app: FastAPI, *, service: str = "legacy") -> None:
     app.add_exception_handler(Exception, partial(_on_unhandled, service))
 
 
-async def send_json(send: Any, status: int, content: dict[str, Any], headers=()) -> None:
+async def send_json(send: Send, status: int, content: dict[str, Any], headers=()) -> None:
     """Write a whole JSON response from plain ASGI middleware."""
     body = json.dumps(content, ensure_ascii=False).encode("utf-8")
     raw = [
@@ -108,17 +109,17 @@ class UnhandledErrorMiddleware:
     middleware stack, so it still gets security headers, a log line and a metric (Starlette's
     own server-error handler sits outside every user middleware)."""
 
-    def __init__(self, app: Any, *, service: str = "legacy") -> None:
+    def __init__(self, app: ASGIApp, *, service: str = "legacy") -> None:
         self.app = app
         self.event = f"{service}.unhandled_error"
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = False
 
-        async def tracking_send(message: dict[str, Any]) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from typing import Any
 
 from fastapi import Request, Response
 from prometheus_client import (
@@ -20,6 +19,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from common.asgi import ASGIApp, Message, Receive, Scope, Send
 from common.logging import get_logger
 from legacy_service.ratelimit import IPNetwork, client_ip
 
@@ -94,7 +94,7 @@ class RequestObservationMiddleware:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         *,
         service: str,
         observe: Observer,
@@ -108,14 +108,14 @@ class RequestObservationMiddleware:
         self.trusted_proxies = tuple(trusted_proxies)
         self.log = get_logger(f"{service}_service.access")
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
 
-        async def observing_send(message: dict[str, Any]) -> None:
+        async def observing_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -131,10 +131,10 @@ class RequestObservationMiddleware:
                 self._observe(scope, status, seconds)
             self._log(scope, status, seconds)
 
-    def _observe(self, scope: dict[str, Any], status: int, seconds: float) -> None:
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         self.observe(scope.get("path", ""), scope.get("method", ""), status, seconds)
 
-    def _log(self, scope: dict[str, Any], status: int, seconds: float) -> None:
+    def _log(self, scope: Scope, status: int, seconds: float) -> None:
         getattr(self.log, severity_for(status))(
             self.event,
             method=scope.get("method", ""),

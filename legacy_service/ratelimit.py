@@ -17,6 +17,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from common.asgi import ASGIApp, Receive, Scope, Send
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600}
@@ -112,7 +114,7 @@ def _is_trusted(address: str, trusted: Collection[IPNetwork]) -> bool:
     return ip is not None and any(ip in network for network in trusted)
 
 
-def _forwarded_for(scope: dict[str, Any]) -> list[str]:
+def _forwarded_for(scope: Scope) -> list[str]:
     values = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"]
     return [part.strip() for part in ",".join(values).split(",") if part.strip()]
 
@@ -140,7 +142,7 @@ class RateLimitMiddleware:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         *,
         limiter: RateLimiter,
         trusted_proxies: Collection[IPNetwork],
@@ -153,7 +155,7 @@ class RateLimitMiddleware:
         self.paths = frozenset(paths)
         self.on_reject = on_reject
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._applies(scope):
             await self.app(scope, receive, send)
             return
@@ -166,14 +168,14 @@ class RateLimitMiddleware:
             self.on_reject(ip, scope["path"])
         await self._reject(send, decision)
 
-    def _applies(self, scope: dict[str, Any]) -> bool:
+    def _applies(self, scope: Scope) -> bool:
         return (
             scope["type"] == "http"
             and scope.get("method") != "OPTIONS"
             and scope.get("path") in self.paths
         )
 
-    async def _reject(self, send: Any, decision: RateDecision) -> None:
+    async def _reject(self, send: Send, decision: RateDecision) -> None:
         body = json.dumps({"error": f"Rate limit exceeded: {self.limiter.rule.describe()}"}).encode(
             "utf-8"
         )

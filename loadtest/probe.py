@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,11 +64,11 @@ class Attempt:
 class SideReport:
     attempts: list[Attempt] = field(default_factory=list)
 
-    def as_dict(self, *, with_targets: bool = False) -> dict:
+    def as_dict(self, *, with_targets: bool = False) -> dict[str, Any]:
         """The original's per-side shape; gateway sides add the targets actually reached."""
         total = len(self.attempts)
         success = sum(a.ok for a in self.attempts)
-        report = {
+        report: dict[str, Any] = {
             "requests": total,
             "success": success,
             "failed": total - success,

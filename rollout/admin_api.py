@@ -1,10 +1,12 @@
 """Operator API mounted by the gateway: `/admin/rollout` status, verbs and history.
 
 Bearer token from the gateway's `GATEWAY_ADMIN_TOKEN`, compared in constant time; no token
-configured -> the whole API answers 404 (off). Errors are JSON `{"error", "code"}`: 401 wrong
-token, 409 invalid transition or lost compare-and-set (naming the current state), 422 bad body,
-503 store unavailable. Bodies are optional; unknown fields are refused rather than ignored, so a
-typo (`"reson"`) never silently drops the operator's intent. `expected_version` makes a verb
+configured -> everything under `/admin`, any method, answers 404 `admin_disabled` (off). Errors
+are JSON `{"error", "code"}`: 401 wrong token, 409 invalid transition or lost compare-and-set
+(naming the current state), 422 bad body, 503 `store_unavailable`, or 503 `store_busy` when
+another writer held the store's lock past `ROLLOUT_ADMIN_STORE_WAIT_SECONDS` (nothing was
+applied; retry). Bodies are optional; unknown fields are refused rather than ignored, so a typo
+(`"reson"`) never silently drops the operator's intent. `expected_version` makes a verb
 conditional on the state the operator last saw.
 """
 
@@ -12,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -22,12 +24,16 @@ from starlette.routing import Route
 
 from common.logging import get_logger
 from common.security import bearer_token_matches
-from rollout.machine import Advance, InvalidTransition, Pause, Resume, Rollback, Start
+from rollout.machine import Advance, Event, InvalidTransition, Pause, Resume, Rollback, Start
 from rollout.service import RolloutService
 from rollout.status import status_view
-from rollout.store import Conflict, StoreError
+from rollout.store import Conflict, StoreBusy, StoreError
 
 MAX_BODY_BYTES = 16 * 1024
+T = TypeVar("T")
+Handler = Callable[[Request, RolloutService], Awaitable[JSONResponse]]
+ADMIN_OFF = "admin API is off (no admin token configured)"
+STORE_BUSY = "rollout store is locked by another writer; nothing was changed, retry shortly"
 
 
 class _Body(BaseModel):
@@ -51,11 +57,11 @@ class ResumeBody(_Body):
     pass
 
 
-def _start(b: StartBody, actor: str):
+def _start(b: StartBody, actor: str) -> Start:
     return Start(salt=b.salt, actor=actor)
 
 
-VERBS: dict[str, tuple[type[_Body], Callable[[Any, str], Any]]] = {
+VERBS: dict[str, tuple[type[_Body], Callable[[Any, str], Event]]] = {
     "start": (StartBody, _start),
     "advance": (ReasonBody, lambda b, actor: Advance(actor=actor, reason=b.reason)),
     "pause": (ReasonBody, lambda b, actor: Pause(actor=actor, reason=b.reason)),
@@ -90,19 +96,25 @@ class AdminAPI:
         self._token = admin_token
         self._clock = clock
         self._log = get_logger("rollout.admin")
-        self.routes = [
+        self.routes = self._routes() if admin_token else _off_routes()
+
+    def _routes(self) -> list[Route]:
+        return [
             Route("/admin/rollout", self._guarded(self.status), methods=["GET"]),
             Route("/admin/rollout/history", self._guarded(self.history), methods=["GET"]),
             Route("/admin/rollout/{verb}", self._guarded(self.act), methods=["POST"]),
         ]
 
-    def _guarded(self, handler):
+    def _guarded(self, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:
             try:
                 self._authorize(request)
                 return await handler(request, self._ready())
             except ApiError as exc:
                 return exc.response()
+            except StoreBusy as exc:
+                self._log.warning("rollout.store_busy", path=request.url.path, error=str(exc))
+                return ApiError(503, "store_busy", STORE_BUSY).response()
             except StoreError as exc:
                 self._log.warning("rollout.store_unavailable", error=str(exc))
                 return ApiError(503, "store_unavailable", "rollout store unavailable").response()
@@ -110,8 +122,6 @@ class AdminAPI:
         return endpoint
 
     def _authorize(self, request: Request) -> None:
-        if not self._token:
-            raise ApiError(404, "admin_disabled", "admin API is off (no admin token configured)")
         if not bearer_token_matches(request.headers.get("authorization"), self._token):
             self._log.warning("rollout.admin_unauthorized", path=request.url.path)
             raise ApiError(401, "unauthorized", "missing or wrong bearer token")
@@ -158,9 +168,16 @@ class AdminAPI:
         self._log_action(verb, actor, "ok")
         return JSONResponse(await self._status_doc(service))
 
-    def _log_action(self, verb: str, actor: str, result: str, exc: Exception | None = None):
+    def _log_action(self, verb: str, actor: str, result: str, exc: Exception | None = None) -> None:
         detail = {"error": str(exc)} if exc else {}
         self._log.info("rollout.operator_action", verb=verb, actor=actor, result=result, **detail)
+
+
+def _off_routes() -> list[Route]:
+    """Off: one answer for every method and path under /admin, so no route shows through (a
+    405 would tell a wrong method from a wrong path; a slash redirect would echo `Host`)."""
+    off = ApiError(404, "admin_disabled", ADMIN_OFF).response()  # an ASGI app: any method
+    return [Route("/admin", off), Route("/admin/{rest:path}", off)]
 
 
 def _validate(model: type[_Body], data: dict[str, Any]) -> Any:
@@ -188,5 +205,5 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def _in_thread(fn, *args):
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)

@@ -27,14 +27,14 @@ from pydantic_settings import SettingsConfigDict
 from rich.console import Console
 
 from common.logging import configure_logging, get_logger
-from common.settings import ServiceSettings, SettingsError, load_settings
+from common.settings import Secret, ServiceSettings, SettingsError, load_settings
 from rollout.render import render_history, render_status, short_status
 
 
 class CliSettings(ServiceSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
     admin_url: str = Field("http://127.0.0.1:8080", validation_alias="ROLLOUT_ADMIN_URL")
-    admin_token: str | None = Field(None, validation_alias="GATEWAY_ADMIN_TOKEN")
+    admin_token: Secret[str | None] = Field(None, validation_alias="GATEWAY_ADMIN_TOKEN")
 
 
 class CliError(Exception):
@@ -132,7 +132,8 @@ def call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[st
     except httpx.HTTPError as exc:
         raise CliError(f"request to {client.base_url} failed: {exc}", 2) from None
     if response.is_success:
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
     message = f"HTTP {response.status_code}: {response.text}"
     if response.status_code == 401:
         message += "\nhint: set GATEWAY_ADMIN_TOKEN to the gateway's admin token"

@@ -24,7 +24,7 @@ from common.logging import get_logger
 from rollout.judge.evidence import Verdict, failed_read
 from rollout.judge.judge import JudgeConfig
 from rollout.judge.tracker import StageTracker
-from rollout.machine import PAUSED, PROGRESSING, Observed, RolloutState
+from rollout.machine import Observed, RolloutState, Status
 from rollout.metrics import RolloutMetrics
 from rollout.service import RolloutService
 from rollout.store import RolloutStore, StoreError
@@ -67,7 +67,7 @@ class Controller:
             self.tracker.reset()  # another leader may move the stage on; rebuild when back
             return None
         stored = await asyncio.to_thread(self.store.read)
-        if stored.state.status not in (PROGRESSING, PAUSED):
+        if stored.state.status not in (Status.PROGRESSING, Status.PAUSED):
             self.tracker.reset()
             return None
         verdict = await asyncio.to_thread(self.observe, stored.state, now)

@@ -11,6 +11,14 @@ Three background tasks per gateway process, all started by the gateway's lifespa
 Fail-static: if the store becomes unreadable, routing keeps the last known percent. `/readyz`
 stays ok (routing still works and taking the process out of rotation would not help), but says
 `store: "unreadable"` with `stale_seconds`; `rollout.store_unreadable` is logged once per episode.
+A state read that takes longer than `store_slow_read_seconds` (the one in flight counts too), or
+gives up because the store is busy, shows as `store: "slow"` with `read_seconds`; typically
+another process holds the write lock and this process's flush is waiting behind it.
+
+Two store objects (two connections) when the extension opens the store itself: the background
+loops share one that waits `store_wait_seconds` for a lock; operators' verbs use their own that
+waits `admin_store_wait_seconds`, so a verb never queues behind a blocked flush and answers 503
+`store_busy` quickly instead of hanging.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -28,11 +36,12 @@ from gateway.aggregate import Aggregator
 from gateway.state import RoutingState
 from rollout.admin_api import AdminAPI
 from rollout.controller import Controller, default_holder
+from rollout.machine import Status
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
-from rollout.store import RolloutStore, StoredState, open_store
+from rollout.store import RolloutStore, StoreBusy, StoredState, open_store
 from rollout.wiring import build_controller, build_service
 
 PRUNE_EVERY_SECONDS = 60.0
@@ -61,16 +70,21 @@ class GatewayRollout:
         self._owns_notifier = notifier is None
         self._notifier = notifier
         self._service: RolloutService | None = None
+        self._admin_store: RolloutStore | None = store
+        self._admin_service: RolloutService | None = None
         self._controller: Controller | None = None
         self._state = RoutingState(0)
-        self._status = "idle"
+        self._status = Status.IDLE
         self._last_read: float | None = None
         self._rollout_started_at: float | None = None
         self._unreadable_since: float | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._read_started: float | None = None  # time.monotonic() of the read in flight
+        self._read_seconds = 0.0  # how long the last state read took
+        self._read_busy = False  # the last state read gave up: the store was busy
+        self._tasks: list[asyncio.Task[Any]] = []
         self._aggregator: Aggregator | None = None
         self._log = get_logger("rollout.extension")
-        self.admin = AdminAPI(lambda: self._service, admin_token, clock=clock)
+        self.admin = AdminAPI(lambda: self._admin_service, admin_token, clock=clock)
         self.routes = self.admin.routes
 
     # gateway.extension.RolloutExtension -----------------------------------------------------
@@ -81,10 +95,12 @@ class GatewayRollout:
     def readiness(self) -> dict[str, Any]:
         now = self.clock()
         stale = round(now - self._last_read, 3) if self._last_read is not None else None
+        read_seconds = self._current_read_seconds()
         return {
             "ok": self._service is not None,
-            "store": "unreadable" if self._unreadable_since is not None else "ok",
+            "store": self._store_health(read_seconds),
             "stale_seconds": stale,
+            "read_seconds": round(read_seconds, 3),
             "state": self._status,
             "percent": self._state.percent,
             "version": self._state.version,
@@ -93,12 +109,16 @@ class GatewayRollout:
 
     async def start(self, aggregator: Aggregator) -> None:
         if self._store is None:
-            self._store = await asyncio.to_thread(open_store, self.settings.store_url)
+            url, s = self.settings.store_url, self.settings
+            self._store = await asyncio.to_thread(
+                open_store, url, wait_seconds=s.store_wait_seconds
+            )
+            self._admin_store = await asyncio.to_thread(
+                open_store, url, wait_seconds=s.admin_store_wait_seconds
+            )
         self._notifier = self._notifier or build_notifier(self.settings)
-        self._service = build_service(
-            self.settings, self._store, clock=self.clock, notifier=self._notifier,
-            metrics=self.metrics,
-        )  # fmt: skip
+        self._service = self._build_service(self._store)
+        self._admin_service = self._build_service(self._admin_store or self._store)
         self._aggregator = aggregator
         await self.poll_once()
         self._spawn(self._every(self.settings.poll_interval_seconds, self.poll_once), "poller")
@@ -127,16 +147,28 @@ class GatewayRollout:
             self._notifier = None
         if self._owns_store and self._store is not None:
             self._store.close()
-        self._service = None
+        if self._owns_store and self._admin_store is not None:
+            self._admin_store.close()
+        self._service = self._admin_service = None
 
     # background work ------------------------------------------------------------------------
 
     async def poll_once(self) -> None:
+        self._read_started = started = time.monotonic()
         try:
-            stored = await asyncio.to_thread(self._store.read)
+            stored = await asyncio.to_thread(self._opened().read)
+        except StoreBusy as exc:
+            if not self._read_busy:
+                self._log.warning("rollout.store_busy", error=str(exc))
+            self._read_busy = True  # keep the last percent; slow, not unreadable
+            return
         except Exception as exc:
             self._mark_unreadable(exc)
             return
+        finally:
+            self._read_started = None
+            self._read_seconds = time.monotonic() - started
+        self._read_busy = False
         self._apply(stored)
 
     async def flush_once(self) -> None:
@@ -146,7 +178,7 @@ class GatewayRollout:
         if not rows:
             return
         try:
-            await asyncio.to_thread(self._store.append_aggregates, rows)
+            await asyncio.to_thread(self._opened().append_aggregates, rows)
         except Exception as exc:
             self._aggregator.restore(rows)
             self._log.warning("rollout.flush_failed", error=repr(exc), rows=len(rows))
@@ -157,7 +189,7 @@ class GatewayRollout:
         before = int(self.clock()) - self.settings.retention_seconds
         if self._rollout_started_at is not None:
             before = min(before, int(self._rollout_started_at))
-        return await asyncio.to_thread(self._store.prune, before)
+        return await asyncio.to_thread(self._opened().prune, before)
 
     def _apply(self, stored: StoredState) -> None:
         now = self.clock()
@@ -181,7 +213,7 @@ class GatewayRollout:
                 "rollout.store_unreadable", error=repr(exc), keeping_percent=self._state.percent
             )
 
-    async def _every(self, interval: float, job: Callable[[], Any]) -> None:
+    async def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
@@ -189,8 +221,30 @@ class GatewayRollout:
             except Exception as exc:
                 self._log.warning("rollout.background_failed", job=job.__name__, error=repr(exc))
 
-    def _spawn(self, coro, name: str) -> None:
+    def _opened(self) -> RolloutStore:
+        if self._store is None:
+            raise RuntimeError("rollout store used before start()")
+        return self._store
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coro, name=f"rollout.{name}"))
+
+    def _build_service(self, store: RolloutStore) -> RolloutService:
+        assert self._notifier is not None
+        return build_service(
+            self.settings, store, clock=self.clock, notifier=self._notifier, metrics=self.metrics
+        )
+
+    def _current_read_seconds(self) -> float:
+        started = self._read_started
+        in_flight = time.monotonic() - started if started is not None else 0.0
+        return max(self._read_seconds, in_flight)
+
+    def _store_health(self, read_seconds: float) -> str:
+        if self._unreadable_since is not None:
+            return "unreadable"
+        slow = self._read_busy or read_seconds > self.settings.store_slow_read_seconds
+        return "slow" if slow else "ok"
 
     def _controller_role(self) -> str:
         if self._controller is None:

@@ -23,25 +23,32 @@ The machine performs nothing: it returns effects (`Record` a history row, `Notif
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Any, TypeAlias, assert_never
 
-from rollout.judge.evidence import BREACH, HEALTHY, WARN, Verdict
+from rollout.judge.evidence import Verdict, VerdictKind
 from rollout.plan import Plan
 
-IDLE = "idle"
-PROGRESSING = "progressing"
-PAUSED = "paused"
-ROLLED_BACK = "rolled_back"
-COMPLETED = "completed"
-STATES = (IDLE, PROGRESSING, PAUSED, ROLLED_BACK, COMPLETED)
+
+class Status(StrEnum):
+    """The state a rollout is in; the values are what the store, the API and the logs carry."""
+
+    IDLE = "idle"
+    PROGRESSING = "progressing"
+    PAUSED = "paused"
+    ROLLED_BACK = "rolled_back"
+    COMPLETED = "completed"
+
+
 BREACH_ACTIONS = ("rollback", "pause", "step_back")
 
 
 class InvalidTransition(Exception):
     """The verb is not valid in the current state; names both."""
 
-    def __init__(self, state: str, verb: str) -> None:
+    def __init__(self, state: Status, verb: str) -> None:
         super().__init__(f"cannot {verb} while {state}")
         self.state = state
         self.verb = verb
@@ -49,7 +56,7 @@ class InvalidTransition(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RolloutState:
-    status: str = IDLE
+    status: Status = Status.IDLE
     percent: int = 0
     stage_index: int | None = None
     salt: str | None = None
@@ -62,8 +69,11 @@ class RolloutState:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RolloutState:
-        return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})
+    def from_dict(cls, data: Mapping[str, Any]) -> RolloutState:
+        known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        if "status" in known:
+            known["status"] = Status(known["status"])
+        return cls(**known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +118,7 @@ class Observed:
     verb = "verdict"
 
 
-Event = Start | Advance | Pause | Resume | Rollback | Observed
+Event: TypeAlias = Start | Advance | Pause | Resume | Rollback | Observed
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +143,8 @@ class Count:
     reason: str = ""
 
 
-Effect = Record | Notify | Count
+Effect: TypeAlias = Record | Notify | Count
+Transition: TypeAlias = tuple[RolloutState, list[Effect]]
 
 
 class Machine:
@@ -145,7 +156,7 @@ class Machine:
         auto_advance: bool = False,
         shared_breach_action: str = "pause",
         warn_repeat_seconds: float = 300.0,
-    ):
+    ) -> None:
         if breach_action not in BREACH_ACTIONS or shared_breach_action not in BREACH_ACTIONS:
             raise ValueError(f"breach actions must be one of {BREACH_ACTIONS}")
         self.plan = plan
@@ -154,49 +165,58 @@ class Machine:
         self.auto_advance = auto_advance
         self.warn_repeat_seconds = warn_repeat_seconds
 
-    def transition(
-        self, state: RolloutState, event: Event, now: float
-    ) -> tuple[RolloutState, list[Effect]]:
-        handler = getattr(self, f"_on_{event.verb}")
-        return handler(state, event, now)
+    def transition(self, state: RolloutState, event: Event, now: float) -> Transition:
+        match event:
+            case Start():
+                return self._on_start(state, event, now)
+            case Advance():
+                return self._on_advance(state, event, now)
+            case Pause():
+                return self._on_pause(state, event)
+            case Resume():
+                return self._on_resume(state, event)
+            case Rollback():
+                return self._on_rollback(state, event, now)
+            case Observed():
+                return self._on_verdict(state, event.verdict, now)
+        assert_never(event)
 
     # operator verbs -------------------------------------------------------------------------
 
-    def _on_start(self, state: RolloutState, event: Start, now: float):
-        _require(state, event.verb, IDLE, ROLLED_BACK, COMPLETED)
-        new = RolloutState(PROGRESSING, self.plan.percent_at(0), 0, event.salt, now, now)
+    def _on_start(self, state: RolloutState, event: Start, now: float) -> Transition:
+        _require(state, event.verb, Status.IDLE, Status.ROLLED_BACK, Status.COMPLETED)
+        new = RolloutState(Status.PROGRESSING, self.plan.percent_at(0), 0, event.salt, now, now)
         return new, _moved("start", event.actor, None, new, {"salt": event.salt})
 
-    def _on_advance(self, state: RolloutState, event: Advance, now: float):
-        _require(state, event.verb, PROGRESSING)
+    def _on_advance(self, state: RolloutState, event: Advance, now: float) -> Transition:
+        _require(state, event.verb, Status.PROGRESSING)
         return self._advance(state, event.actor, event.reason, now)
 
-    def _on_pause(self, state: RolloutState, event: Pause, now: float):
-        _require(state, event.verb, PROGRESSING)
-        new = replace(state, status=PAUSED, reason=event.reason)
+    def _on_pause(self, state: RolloutState, event: Pause) -> Transition:
+        _require(state, event.verb, Status.PROGRESSING)
+        new = replace(state, status=Status.PAUSED, reason=event.reason)
         return new, _moved("pause", event.actor, event.reason, new)
 
-    def _on_resume(self, state: RolloutState, event: Resume, now: float):
-        _require(state, event.verb, PAUSED)
-        new = replace(state, status=PROGRESSING, reason=None)
+    def _on_resume(self, state: RolloutState, event: Resume) -> Transition:
+        _require(state, event.verb, Status.PAUSED)
+        new = replace(state, status=Status.PROGRESSING, reason=None)
         return new, _moved("resume", event.actor, None, new)
 
-    def _on_rollback(self, state: RolloutState, event: Rollback, now: float):
-        _require(state, event.verb, PROGRESSING, PAUSED, COMPLETED)
+    def _on_rollback(self, state: RolloutState, event: Rollback, now: float) -> Transition:
+        _require(state, event.verb, Status.PROGRESSING, Status.PAUSED, Status.COMPLETED)
         reason = event.reason or "operator rollback"
         return self._roll_back(state, event.actor, reason, {"emergency": event.emergency}, now)
 
     # controller verdicts --------------------------------------------------------------------
 
-    def _on_verdict(self, state: RolloutState, event: Observed, now: float):
-        if state.status != PROGRESSING:
+    def _on_verdict(self, state: RolloutState, verdict: Verdict, now: float) -> Transition:
+        if state.status != Status.PROGRESSING:
             return state, []
-        verdict = event.verdict
-        if verdict.verdict == BREACH:
+        if verdict.verdict == VerdictKind.BREACH:
             return self._on_breach(state, verdict, now)
-        if verdict.verdict == WARN:
+        if verdict.verdict == VerdictKind.WARN:
             return self._on_warn(state, verdict, now)
-        if verdict.verdict == HEALTHY and self.auto_advance and self.soaked(state, now):
+        if verdict.verdict == VerdictKind.HEALTHY and self.auto_advance and self.soaked(state, now):
             return self._advance(state, "controller", "healthy and soak elapsed", now, verdict)
         return state, []
 
@@ -208,16 +228,18 @@ class Machine:
             return 0.0
         return max(0.0, state.entered_at + self.plan.soak_at(state.stage_index) - now)
 
-    def _on_breach(self, state: RolloutState, verdict: Verdict, now: float):
+    def _on_breach(self, state: RolloutState, verdict: Verdict, now: float) -> Transition:
         reason = verdict.reason()
         action = self.shared_breach_action if verdict.shared else self.breach_action
         details = {"verdict": verdict.to_dict(), "breach_action": action}
         new, effects = self._breach_move(state, action, reason, details, now)
         return new, [_with_evidence(e, verdict) for e in effects]
 
-    def _breach_move(self, state, action, reason, details, now):
+    def _breach_move(
+        self, state: RolloutState, action: str, reason: str, details: dict[str, Any], now: float
+    ) -> Transition:
         if action == "pause":
-            new = replace(state, status=PAUSED, reason=reason)
+            new = replace(state, status=Status.PAUSED, reason=reason)
             return new, _moved("auto_pause", "controller", reason, new, details, kind="pause")
         if action == "step_back" and state.stage_index:
             index = state.stage_index - 1
@@ -228,7 +250,7 @@ class Machine:
             return new, _moved("auto_step_back", "controller", reason, new, details, "step_back")
         return self._roll_back(state, "controller", reason, details, now, verb="auto_rollback")
 
-    def _on_warn(self, state: RolloutState, verdict: Verdict, now: float):
+    def _on_warn(self, state: RolloutState, verdict: Verdict, now: float) -> Transition:
         if state.warned_at is not None and now - state.warned_at < self.warn_repeat_seconds:
             return state, []
         reason = verdict.reason()
@@ -238,9 +260,16 @@ class Machine:
 
     # shared moves ---------------------------------------------------------------------------
 
-    def _advance(self, state, actor, reason, now, verdict: Verdict | None = None):
+    def _advance(
+        self,
+        state: RolloutState,
+        actor: str,
+        reason: str | None,
+        now: float,
+        verdict: Verdict | None = None,
+    ) -> Transition:
         index = (state.stage_index or 0) + 1
-        status = COMPLETED if index >= self.plan.last_index else PROGRESSING
+        status = Status.COMPLETED if index >= self.plan.last_index else Status.PROGRESSING
         index = min(index, self.plan.last_index)
         new = replace(
             state,
@@ -252,19 +281,32 @@ class Machine:
             warned_at=None,
         )
         details = {"verdict": verdict.to_dict()} if verdict else {}
-        kind = "complete" if status == COMPLETED else "advance"
+        kind = "complete" if status == Status.COMPLETED else "advance"
         verb = "advance" if actor != "controller" else "auto_advance"
         return new, _moved(verb, actor, reason, new, details, kind)
 
-    def _roll_back(self, state, actor, reason, details, now, verb="rollback"):
+    def _roll_back(
+        self,
+        state: RolloutState,
+        actor: str,
+        reason: str,
+        details: dict[str, Any],
+        now: float,
+        verb: str = "rollback",
+    ) -> Transition:
         new = replace(
-            state, status=ROLLED_BACK, percent=0, entered_at=now, reason=reason, warned_at=None
+            state,
+            status=Status.ROLLED_BACK,
+            percent=0,
+            entered_at=now,
+            reason=reason,
+            warned_at=None,
         )
         effects = _moved(verb, actor, reason, new, details, "rollback")
         return new, [*effects, Count("rollbacks", verb)]
 
 
-def _require(state: RolloutState, verb: str, *allowed: str) -> None:
+def _require(state: RolloutState, verb: str, *allowed: Status) -> None:
     if state.status not in allowed:
         raise InvalidTransition(state.status, verb)
 
@@ -282,7 +324,14 @@ def _payload(state: RolloutState, reason: str | None) -> dict[str, Any]:
     return {"state": state.status, "percent": state.percent, "reason": reason}
 
 
-def _moved(verb, actor, reason, new, details=None, kind=None) -> list[Effect]:
+def _moved(
+    verb: str,
+    actor: str,
+    reason: str | None,
+    new: RolloutState,
+    details: dict[str, Any] | None = None,
+    kind: str | None = None,
+) -> list[Effect]:
     """The effects every state change carries: history row, notification, transition counter."""
     return [
         Record(verb, actor, reason, dict(details or {})),

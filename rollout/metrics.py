@@ -12,7 +12,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from rollout.judge.evidence import Verdict
-from rollout.machine import STATES, Count, RolloutState
+from rollout.machine import Count, RolloutState, Status
 
 
 class RolloutMetrics:
@@ -46,7 +46,7 @@ class RolloutMetrics:
 
     def observe_state(self, state: RolloutState, now: float) -> None:
         self.percent.set(state.percent)
-        for name in STATES:
+        for name in Status:
             self.state.labels(state=name).set(1 if name == state.status else 0)
         entered = state.entered_at
         self.seconds_in_stage.set(max(0.0, now - entered) if entered is not None else 0)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from common.logging import get_logger
+from rollout.settings import RolloutSettings
 
 EMOJI = {"rollback": ":rotating_light:", "warn": ":warning:", "complete": ":tada:"}
 
@@ -71,7 +72,7 @@ class WebhookNotifier:
         self.backoff_seconds = backoff_seconds
         self._client = client or httpx.AsyncClient(timeout=timeout_seconds)
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(queue_size)
-        self._worker: asyncio.Task | None = None
+        self._worker: asyncio.Task[None] | None = None
         self._log = get_logger("rollout.notify")
 
     def notify(self, kind: str, payload: dict[str, Any]) -> None:
@@ -124,7 +125,7 @@ class WebhookNotifier:
         return False
 
 
-def build_notifier(settings) -> Notifier:
+def build_notifier(settings: RolloutSettings) -> Notifier:
     if not settings.webhook_url:
         return NullNotifier()
     return WebhookNotifier(

@@ -6,6 +6,10 @@ Pure data. The last stage is always 100 % and has no soak: reaching it completes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # rollout.settings imports the store, which imports the machine and this plan
+    from rollout.settings import RolloutSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +24,7 @@ class Plan:
             raise ValueError("a plan needs one soak per stage before the last")
 
     @classmethod
-    def from_settings(cls, settings) -> Plan:
+    def from_settings(cls, settings: RolloutSettings) -> Plan:
         return cls(tuple(settings.stages), tuple(settings.soak_seconds))
 
     @property

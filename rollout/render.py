@@ -9,12 +9,15 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from rollout.judge.evidence import VerdictKind
+from rollout.machine import Status
+
 VERDICT_STYLE = {
-    "healthy": "green",
-    "warn": "yellow",
-    "breach": "bold red",
-    "not_enough_data": "dim",
-    "error": "red",
+    VerdictKind.HEALTHY: "green",
+    VerdictKind.WARN: "yellow",
+    VerdictKind.BREACH: "bold red",
+    VerdictKind.NOT_ENOUGH_DATA: "dim",
+    VerdictKind.ERROR: "red",
 }
 
 
@@ -29,13 +32,14 @@ def duration(seconds: float | None) -> str:
 
 def short_status(status: dict[str, Any]) -> str:
     stage = status.get("stage") or {}
-    index = stage.get("index") if status["state"] in ("progressing", "paused") else None
+    soaking = status["state"] in (Status.PROGRESSING, Status.PAUSED)
+    index = stage.get("index") if soaking else None
     where = f" (stage {index + 1}/{len(stage.get('stages', []))})" if index is not None else ""
     return f"{status['state']} at {status['percent']}%{where} version {status['version']}"
 
 
 def render_status(status: dict[str, Any]) -> Group:
-    lines = [
+    lines: list[Text | Table] = [
         Text(short_status(status), style="bold"),
         Text(
             f"time in stage {duration(status.get('time_in_stage_seconds'))}, "

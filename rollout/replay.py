@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
-from rollout.judge.evidence import BREACH, HEALTHY, NOT_ENOUGH_DATA, Verdict
+from rollout.judge.evidence import Verdict, VerdictKind
 from rollout.judge.judge import Judge, JudgeConfig
 from rollout.judge.tracker import by_second, first_second, horizon
 from rollout.store import HistoryEntry, RolloutStore
@@ -176,7 +176,7 @@ def replay(
     """Every change of verdict, then the decision line."""
     origin = math.floor(float(header["started_at"]))
     last_second = max(seconds, default=origin)
-    final, final_at, previous = NOT_ENOUGH_DATA, None, None
+    final, final_at, previous = VerdictKind.NOT_ENOUGH_DATA, None, None
     for stage in stages_of(header):
         judge = Judge(config, stage.index, first_second(stage.entered_at))
         end = stage.until_second if stage.until_second is not None else last_second + 1
@@ -190,12 +190,12 @@ def replay(
             if kind != previous:
                 yield describe(verdict, second + 1 - origin)
                 previous = kind
-                if kind in (BREACH, HEALTHY):
+                if kind in (VerdictKind.BREACH, VerdictKind.HEALTHY):
                     final, final_at = kind, second + 1 - origin
                 else:
-                    final, final_at = NOT_ENOUGH_DATA, None
-            if kind == BREACH:
-                yield f"decision={BREACH} at_s={final_at}"
+                    final, final_at = VerdictKind.NOT_ENOUGH_DATA, None
+            if kind == VerdictKind.BREACH:
+                yield f"decision={VerdictKind.BREACH} at_s={final_at}"
                 return
     yield f"decision={final} at_s={final_at if final_at is not None else '-'}"
 

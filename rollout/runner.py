@@ -28,7 +28,9 @@ async def controller_main(*signals: signal.Signals) -> int:
     loop = asyncio.get_running_loop()
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
-    store = await asyncio.to_thread(open_store, settings.store_url)
+    store = await asyncio.to_thread(
+        open_store, settings.store_url, wait_seconds=settings.store_wait_seconds
+    )
     notifier = build_notifier(settings)
     service = build_service(
         settings, store, clock=time.time, notifier=notifier, metrics=RolloutMetrics()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from common.logging import get_logger
 from rollout.machine import Count, Effect, Event, Machine, Notify, Record, RolloutState
@@ -46,7 +47,9 @@ class RolloutService:
         self.perform(effects, stored.state)
         return stored
 
-    def write(self, event: Event, expected_version: int | None = None):
+    def write(
+        self, event: Event, expected_version: int | None = None
+    ) -> tuple[StoredState, list[Effect]]:
         """The synchronous part: transition + compare-and-set (+ one safe retry)."""
         for attempt in range(2):
             current = self.store.read()
@@ -110,5 +113,5 @@ def _moved(before: StoredState, after: StoredState) -> bool:
     return (a.status, a.stage_index, a.percent) != (b.status, b.stage_index, b.percent)
 
 
-def _brief(state: RolloutState) -> dict:
+def _brief(state: RolloutState) -> dict[str, Any]:
     return {"state": state.status, "percent": state.percent, "stage_index": state.stage_index}

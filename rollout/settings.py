@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.settings import ServiceSettings, split_list
+from common.settings import Secret, ServiceSettings, split_list
 from rollout.store.schemes import StoreURL, parse_store_url
 
 HOUR = 3600
@@ -30,13 +30,13 @@ DEMO_DEFAULTS: dict[str, Any] = {
 class RolloutSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROLLOUT_", extra="ignore", frozen=True)
 
-    store_url: Annotated[StoreURL, NoDecode, BeforeValidator(parse_store_url)] = (
+    store_url: Secret[Annotated[StoreURL, NoDecode, BeforeValidator(parse_store_url)]] = (
         "sqlite:///ion-rollout.db"  # type: ignore[assignment]
     )
     profile: Literal["default", "demo"] = "default"
     stages: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [5, 10, 25, 50, 100])
     soak_seconds: Annotated[list[float], NoDecode] = Field(
-        default_factory=lambda: [24 * HOUR, 24 * HOUR, 48 * HOUR, 72 * HOUR]
+        default_factory=lambda: [24.0 * HOUR, 24.0 * HOUR, 48.0 * HOUR, 72.0 * HOUR]
     )
 
     # The judge (rollout.judge; docs/judge.md).
@@ -63,13 +63,22 @@ class RolloutSettings(ServiceSettings):
     shared_breach_action: Literal["rollback", "pause", "step_back"] = "pause"
     warn_repeat_seconds: float = Field(300.0, gt=0)  # a warning is notified at most this often
     auto_advance: bool = False
-    webhook_url: str | None = None
+    webhook_url: Secret[str | None] = None  # chat webhooks carry their key in the URL
     webhook_timeout_seconds: float = Field(5.0, gt=0)
     webhook_retries: int = Field(3, ge=0, le=10)
     poll_interval_seconds: float = Field(0.5, gt=0, le=0.5)
     flush_interval_seconds: float = Field(1.0, gt=0)
     lease_ttl_seconds: float = Field(15.0, gt=0)
     retention_seconds: int = Field(2 * HOUR, gt=0)
+
+    # Waiting for the store (another writer's lock). Operators' verbs wait briefly, then answer
+    # 503 `store_busy`; the background loops (poller, flusher, pruner, controller) share one
+    # connection per process and retry on their next tick anyway, so they wait about a tick,
+    # never long enough to starve the poller behind a blocked flush. A state read slower than
+    # `store_slow_read_seconds` shows as `store: "slow"` in /readyz.
+    admin_store_wait_seconds: float = Field(2.0, gt=0, le=30)
+    store_wait_seconds: float = Field(1.0, gt=0, le=30)
+    store_slow_read_seconds: float = Field(0.5, gt=0)
 
     @model_validator(mode="before")
     @classmethod

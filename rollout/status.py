@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rollout.machine import PAUSED, PROGRESSING, Machine
+from rollout.machine import Machine, Status
 from rollout.store import StoredState
 
 
@@ -13,7 +13,7 @@ def status_view(
 ) -> dict[str, Any]:
     state = stored.state
     in_stage = now - state.entered_at if state.entered_at is not None else None
-    soaking = state.status in (PROGRESSING, PAUSED)
+    soaking = state.status in (Status.PROGRESSING, Status.PAUSED)
     return {
         "state": state.status,
         "percent": state.percent,

@@ -13,11 +13,12 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import ServiceSettings, SettingsError, load_settings
+from common.settings import ServiceSettings, SettingsError, load_settings, redact_url
 from deploy.local import supervisor as sup
 from deploy.local.stack import (
     ChildSpec,
@@ -40,8 +41,13 @@ class LocalRunSettings(ServiceSettings):
     legacy_port: int = Field(8081, ge=1, le=65535)
     canary_port: int = Field(8082, ge=1, le=65535)
     dir: Path = Path(".run")
-    ready_timeout_s: float = Field(30.0, gt=0)
-    stop_timeout_s: float = Field(10.0, gt=0)
+    ready_timeout_seconds: float = Field(30.0, gt=0)
+    stop_timeout_seconds: float = Field(10.0, gt=0)
+
+    renamed: ClassVar[dict[str, str]] = {
+        "ready_timeout_s": "ready_timeout_seconds",
+        "stop_timeout_s": "stop_timeout_seconds",
+    }
 
     @property
     def ports(self) -> Ports:
@@ -55,8 +61,9 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, object]:
     for name, port in (("gateway", 8080), ("legacy", 8081), ("canary", 8082)):
         parser.add_argument(f"--{name}-port", type=int, help=f"{name} port ({port})")
     parser.add_argument("--dir", type=Path, help="run directory: logs, pid file, store (.run)")
-    parser.add_argument("--ready-timeout", dest="ready_timeout_s", type=float, help="seconds (30)")
-    parser.add_argument("--stop-timeout", dest="stop_timeout_s", type=float, help="seconds (10)")
+    add = parser.add_argument
+    add("--ready-timeout", dest="ready_timeout_seconds", type=float, help="seconds (30)")
+    add("--stop-timeout", dest="stop_timeout_seconds", type=float, help="seconds (10)")
     args = vars(parser.parse_args(argv))
     return {key: value for key, value in args.items() if value is not None}
 
@@ -70,7 +77,7 @@ def banner(settings: LocalRunSettings, tokens: Tokens, store: str) -> str:
         f"  gateway  {gateway}   (ready: {gateway}/readyz, metrics: {gateway}/metrics)",
         f"  legacy   {base_url(host, ports.legacy)}   (docs: /docs)",
         f"  canary   {base_url(host, ports.canary)}   (docs: /docs)",
-        f"  store    {store}",
+        f"  store    {redact_url(store)}",
         f"  logs     {settings.dir}/legacy.log, canary.log, gateway.log",
     ]
     lines += [f"  {var}={_token(var, tokens)}   (generated)" for var in tokens.generated]
@@ -126,7 +133,7 @@ def run_stack(settings: LocalRunSettings, environ: Mapping[str, str]) -> int:
     try:
         return supervise(settings, specs, children, stop, tokens)
     finally:
-        killed = sup.stop_children(children, settings.stop_timeout_s)
+        killed = sup.stop_children(children, settings.stop_timeout_seconds)
         if killed:
             complain("killed after the stop deadline: " + ", ".join(killed))
         (settings.dir / sup.PID_FILE).unlink(missing_ok=True)
@@ -145,7 +152,7 @@ def supervise(
         for spec in specs:
             children.append(sup.start_child(spec, settings.dir))
         sup.write_pid_file(settings.dir, children)
-        sup.wait_ready(children, settings.ready_timeout_s, stop)
+        sup.wait_ready(children, settings.ready_timeout_seconds, stop)
     except sup.StackError as exc:
         complain(str(exc))
         return 1

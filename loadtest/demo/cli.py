@@ -28,7 +28,7 @@ from pydantic_settings import SettingsConfigDict
 from rich.console import Console
 from rich.live import Live
 
-from common.settings import ServiceSettings, SettingsError, load_settings
+from common.settings import Secret, ServiceSettings, SettingsError, load_settings
 from loadtest.demo.admin import DemoError, RolloutAdmin
 from loadtest.demo.ledger import Ledger, population
 from loadtest.demo.plan import DemoPlan, plan_for
@@ -46,8 +46,8 @@ class DemoSettings(ServiceSettings):
     """The admin tokens of a running stack, read from the same variables the services use."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-    gateway_admin_token: str | None = Field(None, validation_alias="GATEWAY_ADMIN_TOKEN")
-    canary_admin_token: str | None = Field(None, validation_alias="CANARY_ADMIN_TOKEN")
+    gateway_admin_token: Secret[str | None] = Field(None, validation_alias="GATEWAY_ADMIN_TOKEN")
+    canary_admin_token: Secret[str | None] = Field(None, validation_alias="CANARY_ADMIN_TOKEN")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,10 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gateway.routing import bucket
+from gateway.routing import CANARY, LEGACY, bucket
 
-LEGACY = "legacy"
-CANARY = "canary"
 NO_SIDE = "none"  # transport error, or an answer without X-Canary-Target
 
 
@@ -138,7 +136,8 @@ def split_moves(moves: Iterable[Move], rollback_at: float | None) -> tuple[list[
 
     Without a rollback every canary -> legacy move is a flip.
     """
-    flips, returns = [], []
+    flips: list[Move] = []
+    returns: list[Move] = []
     for move in moves:
         is_flip = rollback_at is None or move.done_at < rollback_at
         (flips if is_flip else returns).append(move)

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
+
+from rollout.machine import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class DemoPlan:
     poll_s: float = 0.5
     request_timeout_s: float = 10.0
 
-    def with_overrides(self, **overrides: object) -> DemoPlan:
+    def with_overrides(self, **overrides: Any) -> DemoPlan:
         """This plan with the command-line values that were given (None means not given)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -93,4 +96,4 @@ def stage_label(percent: int, note: str = "") -> str:
 
 def startable(state: str) -> bool:
     """States from which `start` begins a new rollout (DESIGN.md / rollout.machine)."""
-    return state in ("idle", "rolled_back", "completed")
+    return state in (Status.IDLE, Status.ROLLED_BACK, Status.COMPLETED)

@@ -17,6 +17,7 @@ from loadtest.demo.ledger import Ledger
 from loadtest.demo.plan import DemoPlan, ramp_stages, stage_label, startable
 from loadtest.demo.summary import Summary, build_summary, find_rollback
 from loadtest.demo.traffic import Traffic
+from rollout.machine import Status
 
 APPLY_TIMEOUT_S = 5.0
 CLEANUP_TIMEOUT_S = 5.0
@@ -90,7 +91,7 @@ class Scenario:
         for index, _percent in enumerate(ramp_stages(stages)):
             status = await self.admin.act("start" if index == 0 else "advance")
             await self.enter_stage(status, "")
-            await self.hold(self.plan.stage_hold_s, expect="progressing")
+            await self.hold(self.plan.stage_hold_s, expect=Status.PROGRESSING)
 
     async def enter_stage(self, status: dict[str, Any], note: str) -> None:
         """Wait until the gateway routes with this state, then tally a new stage from there."""
@@ -98,9 +99,9 @@ class Scenario:
         percent = status["percent"]
         self.ledger.begin_stage(stage_label(percent, note), percent, status.get("salt"))
         self.narrator.status(status)
-        verb = "rolled back" if status["state"] == "rolled_back" else "now"
+        verb = "rolled back" if status["state"] == Status.ROLLED_BACK else "now"
         self.narrator.say(f"gateway routes {percent}% of buckets to the canary ({verb})")
-        self.legacy_since = applied_at if status["state"] == "rolled_back" else None
+        self.legacy_since = applied_at if status["state"] == Status.ROLLED_BACK else None
 
     async def inject_fault(self) -> None:
         rate = self.plan.fault_error_rate
@@ -115,11 +116,11 @@ class Scenario:
     async def await_rollback(self) -> None:
         deadline = time.monotonic() + self.plan.rollback_timeout_s
         status = await self.admin.status()
-        while status["state"] == "progressing" and time.monotonic() < deadline:
+        while status["state"] == Status.PROGRESSING and time.monotonic() < deadline:
             await asyncio.sleep(self.plan.poll_s)
             status = await self.admin.status()
             self.narrator.status(status)
-        if status["state"] == "progressing":
+        if status["state"] == Status.PROGRESSING:
             self.narrator.say("no automatic rollback in time; the demo rolls back itself")
             status = await self.admin.act("rollback", reason="ion-demo: no automatic rollback")
         await self._record_rollback(status)
@@ -159,7 +160,7 @@ class Scenario:
             if self.started_at is None:
                 return
             status = await asyncio.wait_for(self.admin.status(), CLEANUP_TIMEOUT_S)
-            if status["state"] in ("progressing", "paused"):
+            if status["state"] in (Status.PROGRESSING, Status.PAUSED):
                 reason = "ion-demo stopped before the end"
                 await asyncio.wait_for(self.admin.act("rollback", reason=reason), CLEANUP_TIMEOUT_S)
                 self.narrator.say("rolled back the demo's unfinished rollout")

@@ -18,23 +18,33 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from typing import Any
 
-HEALTHY = "healthy"
-WARN = "warn"
-BREACH = "breach"
-NOT_ENOUGH_DATA = "not_enough_data"
-ERROR = "error"  # the statistics could not be read: its own verdict, never a healthy default
 
-VS_BASELINE = "vs_baseline"
-GUARD = "guard"
+class VerdictKind(StrEnum):
+    """What a verdict (or one check) says; the values are what the store, the API, the webhook
+    and the logs carry."""
+
+    HEALTHY = "healthy"
+    WARN = "warn"
+    BREACH = "breach"
+    NOT_ENOUGH_DATA = "not_enough_data"
+    ERROR = "error"  # the series could not be read: its own verdict, never a healthy default
+
+
+class CheckKind(StrEnum):
+    """A comparative check (canary vs baseline) or an absolute guard (canary vs a line)."""
+
+    VS_BASELINE = "vs_baseline"
+    GUARD = "guard"
 
 
 @dataclass(frozen=True, slots=True)
 class CheckEvidence:
     metric: str  # error_rate | success_rate | slow_share | guard_error_rate | ...
-    kind: str  # vs_baseline | guard
-    verdict: str
+    kind: CheckKind
+    verdict: VerdictKind
     statistic: float
     threshold: float
     canary_events: float
@@ -66,7 +76,7 @@ class CheckEvidence:
             f"baseline {_n(self.baseline_events)}/{_n(self.baseline_requests)}"
         )
         level = f"E={self.statistic:.3g} vs {self.threshold:.3g}"
-        if self.kind == GUARD:
+        if self.kind == CheckKind.GUARD:
             who = "canary and baseline" if self.shared else "canary"
             rate = _pct(self.canary_rate)
             return f"{self.metric} {who} over {_pct(self.line)} (canary {rate}; {level}; {counts})"
@@ -80,19 +90,19 @@ class CheckEvidence:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    verdict: str
+    verdict: VerdictKind
     metrics: tuple[CheckEvidence, ...] = ()
     at: float | None = None
     detail: str | None = None
     shared: bool = False  # a breach that is not the canary's fault (both past a guard)
     second: int | None = None  # the last settled second judged
 
-    def worst(self, kind: str) -> tuple[CheckEvidence, ...]:
+    def worst(self, kind: VerdictKind) -> tuple[CheckEvidence, ...]:
         return tuple(m for m in self.metrics if m.verdict == kind)
 
     def reason(self) -> str:
         failing = self.worst(self.verdict)
-        if self.verdict in (BREACH, WARN) and failing:
+        if self.verdict in (VerdictKind.BREACH, VerdictKind.WARN) and failing:
             head = f"{self.verdict} (not the canary's fault)" if self.shared else self.verdict
             return f"{head}: " + "; ".join(m.describe() for m in failing)
         return self.detail or self.verdict
@@ -111,11 +121,17 @@ class Verdict:
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         names = {f.name for f in fields(CheckEvidence)}
         metrics = tuple(
-            CheckEvidence(**{k: v for k, v in m.items() if k in names})
+            CheckEvidence(
+                **{
+                    **{k: v for k, v in m.items() if k in names},
+                    "kind": CheckKind(m["kind"]),
+                    "verdict": VerdictKind(m["verdict"]),
+                }
+            )
             for m in data.get("metrics", ())
         )
         return cls(
-            data["verdict"],
+            VerdictKind(data["verdict"]),
             metrics,
             data.get("at"),
             data.get("detail"),
@@ -126,7 +142,7 @@ class Verdict:
 
 def failed_read(detail: str, at: float | None = None) -> Verdict:
     """The series could not be read: never healthy, never a breach."""
-    return Verdict(ERROR, (), at, detail)
+    return Verdict(VerdictKind.ERROR, (), at, detail)
 
 
 def _n(value: float) -> str:

@@ -35,16 +35,7 @@ from rollout.judge import counts
 from rollout.judge.budget import COMPARATIVE, START_SHARE, check_budget
 from rollout.judge.checks import GuardCheck, ShareCheck
 from rollout.judge.counts import BASELINE, CANARY, Pair
-from rollout.judge.evidence import (
-    BREACH,
-    GUARD,
-    HEALTHY,
-    NOT_ENOUGH_DATA,
-    VS_BASELINE,
-    WARN,
-    CheckEvidence,
-    Verdict,
-)
+from rollout.judge.evidence import CheckEvidence, CheckKind, Verdict, VerdictKind
 from rollout.judge.sequential import BREACH_MIXTURE, restart_weight
 
 SLOW_SHARE_LINE = 0.05  # "P95 over the line" = more than 5 % of requests over it
@@ -219,39 +210,41 @@ class Judge:
     def verdict(self, at: float | None = None) -> Verdict:
         evidence = [*(self._share_evidence(n) for n in COMPARATIVE),
                     *(self._guard_evidence(n) for n in GUARDS)]  # fmt: skip
-        breaches = [e for e in evidence if e.verdict == BREACH]
+        breaches = [e for e in evidence if e.verdict == VerdictKind.BREACH]
         second = self.last_second if self.last_second >= self.first_second else None
         if breaches:
             shared = all(e.shared for e in breaches)
-            return Verdict(BREACH, tuple(evidence), at, None, shared, second)
-        if any(e.verdict == WARN for e in evidence):
-            return Verdict(WARN, tuple(evidence), at, None, False, second)
-        if all(e.verdict == HEALTHY for e in evidence):
-            return Verdict(HEALTHY, tuple(evidence), at, None, False, second)
+            return Verdict(VerdictKind.BREACH, tuple(evidence), at, None, shared, second)
+        if any(e.verdict == VerdictKind.WARN for e in evidence):
+            return Verdict(VerdictKind.WARN, tuple(evidence), at, None, False, second)
+        if all(e.verdict == VerdictKind.HEALTHY for e in evidence):
+            return Verdict(VerdictKind.HEALTHY, tuple(evidence), at, None, False, second)
         detail = "; ".join(
             f"{e.metric} seen {e.seen} of ~{e.needed if e.needed is not None else '?'} needed"
             for e in evidence
-            if e.kind == VS_BASELINE and e.verdict == NOT_ENOUGH_DATA
+            if e.kind == CheckKind.VS_BASELINE and e.verdict == VerdictKind.NOT_ENOUGH_DATA
         )
-        return Verdict(NOT_ENOUGH_DATA, tuple(evidence), at, detail or None, False, second)
+        return Verdict(
+            VerdictKind.NOT_ENOUGH_DATA, tuple(evidence), at, detail or None, False, second
+        )
 
     def _share_evidence(self, name: str) -> CheckEvidence:
         check = self.shares[name]
         statistic = _sig(float(check.breach.value()))
         threshold = check.budget.threshold
         if statistic >= threshold:
-            verdict = BREACH
+            verdict = VerdictKind.BREACH
         elif statistic >= math.sqrt(threshold):
-            verdict = WARN
+            verdict = VerdictKind.WARN
         elif bool(check.healthy()):
-            verdict = HEALTHY
+            verdict = VerdictKind.HEALTHY
         else:
-            verdict = NOT_ENOUGH_DATA
+            verdict = VerdictKind.NOT_ENOUGH_DATA
         low, high = check.interval()
         n, m = float(check.canary_exposure), float(check.baseline_exposure)
         x, y = float(check.canary_events), float(check.baseline_events)
         return CheckEvidence(
-            name, VS_BASELINE, verdict, statistic, threshold, x, n, y, m,
+            name, CheckKind.VS_BASELINE, verdict, statistic, threshold, x, n, y, m,
             int(n), self._needed(check), _r(check.ratio()), low, high,
             _rate(x, n), _rate(y, m), self.slow_line_ms if name == "slow_share" else None,
         )  # fmt: skip
@@ -263,17 +256,17 @@ class Judge:
         base_stat = float(baseline.detector.value())
         shared = bool(baseline.breached())
         if statistic >= threshold:
-            verdict = BREACH
+            verdict = VerdictKind.BREACH
         elif statistic >= math.sqrt(threshold):
-            verdict = WARN
+            verdict = VerdictKind.WARN
         else:
-            verdict = HEALTHY  # nothing says the canary is near the line
+            verdict = VerdictKind.HEALTHY  # nothing says the canary is near the line
         x, n = float(canary.events), float(canary.exposure)
         y, m = float(baseline.events), float(baseline.exposure)
         return CheckEvidence(
-            name, GUARD, verdict, statistic, threshold, x, n, y, m, int(n), None,
+            name, CheckKind.GUARD, verdict, statistic, threshold, x, n, y, m, int(n), None,
             None, None, None, _rate(x, n), _rate(y, m), canary.line, _r(base_stat),
-            shared and verdict == BREACH,
+            shared and verdict == VerdictKind.BREACH,
         )  # fmt: skip
 
     def _needed(self, check: ShareCheck) -> int | None:

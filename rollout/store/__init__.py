@@ -6,6 +6,7 @@ from rollout.store.interface import (
     Conflict,
     HistoryEntry,
     RolloutStore,
+    StoreBusy,
     StoredState,
     StoreError,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "Conflict",
     "HistoryEntry",
     "RolloutStore",
+    "StoreBusy",
     "StoreError",
     "StoreURL",
     "StoredState",

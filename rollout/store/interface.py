@@ -6,6 +6,11 @@ process appends; the judge reads each settled second once, merged), the last ver
 (so `GET /admin/rollout` on any process shows it) and the controller lease. The API is
 synchronous; callers on an event loop use `asyncio.to_thread`. Which implementation a
 `ROLLOUT_STORE_URL` selects is `rollout.store.schemes`' business; this module knows none.
+
+Every implementation's `from_url` takes `wait_seconds`: the longest one call waits for the store
+(another writer's lock, or this object's other callers) before raising `StoreBusy`. Who waits how
+long is the caller's choice; `rollout.extension` gives operators' verbs a short wait on their own
+store object, so they answer quickly instead of queueing behind the background loops.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ from rollout.machine import RolloutState
 
 class StoreError(Exception):
     """The store could not be read or written (I/O, locked for too long, corrupt)."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the store longer than this caller's `wait_seconds`. Nothing was
+    written; the caller may retry (an operator's verb answers 503 `store_busy`)."""
 
 
 class Conflict(Exception):

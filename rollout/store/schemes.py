@@ -11,6 +11,7 @@ never show a password (DESIGN.md "Cross-cutting": no secret in an error, a log l
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
@@ -20,6 +21,7 @@ from rollout.store.interface import StoreError
 if TYPE_CHECKING:
     from rollout.store.interface import RolloutStore
 
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,19}")
 STORE_SCHEMES: dict[str, str] = {
     "sqlite": "rollout.store.sqlite:SqliteStore",
 }
@@ -55,10 +57,14 @@ def parse_store_url(raw: str | StoreURL) -> StoreURL:
     """Parse and check a store URL; ValueError names the problem (never the password)."""
     if isinstance(raw, StoreURL):
         return raw
+    if not isinstance(raw, str):
+        raise ValueError("must be a store URL string")
     scheme, sep, _ = raw.partition("://")
     if not sep or scheme not in STORE_SCHEMES:
         supported = ", ".join(f"{s}://" for s in STORE_SCHEMES)
-        raise ValueError(f"unsupported store scheme {scheme!r}; use one of {supported}")
+        # Quote the scheme only when it is one: anything else may be the whole URL, password too.
+        shown = repr(scheme) if sep and _SCHEME.fullmatch(scheme) else "(not a scheme://... URL)"
+        raise ValueError(f"unsupported store scheme {shown}; use one of {supported}")
     if scheme == "sqlite":
         return _sqlite(raw)
     return _network(urlsplit(raw))

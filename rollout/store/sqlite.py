@@ -1,10 +1,12 @@
 """The embedded default store: one SQLite file in WAL mode, shared by every process on a host.
 
 WAL lets the gateways' pollers read while a writer appends; `busy_timeout` makes concurrent
-writers wait instead of failing. Writes run in `BEGIN IMMEDIATE` transactions so a
-compare-and-set is read-check-write under SQLite's write lock: of two writers holding the same
-version exactly one updates the row. One connection per store object, guarded by a lock, so the
-object can be used from `asyncio.to_thread` workers. sqlite3 errors become `StoreError`.
+writers wait instead of failing, up to `wait_seconds`, then `StoreBusy` (SQLITE_BUSY). The same
+budget bounds the wait for this object's lock, so one call waits at most about twice it. Writes
+run in `BEGIN IMMEDIATE` transactions so a compare-and-set is read-check-write under SQLite's
+write lock: of two writers holding the same version exactly one updates the row. One connection
+per store object, guarded by a lock, so the object can be used from `asyncio.to_thread` workers.
+sqlite3 errors become `StoreError`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import RolloutState
-from rollout.store.interface import Conflict, HistoryEntry, StoredState, StoreError
+from rollout.store.interface import (
+    Conflict,
+    HistoryEntry,
+    RolloutStore,
+    StoreBusy,
+    StoredState,
+    StoreError,
+)
 from rollout.store.schemes import StoreURL
 
 SCHEMA = """
@@ -58,12 +67,13 @@ LATER_COLUMNS = (
 
 
 class SqliteStore:
-    def __init__(self, path: str, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: str, *, wait_seconds: float = 5.0) -> None:
         self.path = path
+        self.wait_seconds = wait_seconds
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._db.execute(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
@@ -72,23 +82,36 @@ class SqliteStore:
             raise StoreError(f"cannot open rollout store {path!r}: {exc}") from exc
 
     @classmethod
-    def from_url(cls, url: StoreURL) -> SqliteStore:
-        return cls(url.path)
+    def from_url(cls, url: StoreURL, *, wait_seconds: float = 5.0) -> SqliteStore:
+        return cls(url.path, wait_seconds=wait_seconds)
 
     @contextlib.contextmanager
     def _tx(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction under the object lock; sqlite errors surface as StoreError."""
-        with self._lock:
+        if not self._lock.acquire(timeout=self.wait_seconds):
+            raise StoreBusy(f"rollout store busy in this process for {self.wait_seconds} s")
+        try:
+            self._db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             try:
-                self._db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreError(f"rollout store error: {exc}") from exc
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        finally:
+            self._lock.release()
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+            sqlite3.SQLITE_BUSY,
+            sqlite3.SQLITE_LOCKED,
+        ):
+            return StoreBusy(
+                f"rollout store is locked by another writer (waited {self.wait_seconds} s)"
+            )
+        return StoreError(f"rollout store error: {exc}")
 
     # state --------------------------------------------------------------------------------
 
@@ -232,7 +255,7 @@ def _settled_until(db: sqlite3.Connection) -> int:
     return int(row[0]) if row and row[0] is not None else -(2**62)
 
 
-def _merge_seconds(rows: list[tuple]) -> list[TargetSecond]:
+def _merge_seconds(rows: list[tuple[Any, ...]]) -> list[TargetSecond]:
     """Rows of every process for the same (second, series) summed into one."""
     merged: dict[tuple[int, str], TargetSecond] = {}
     for second, target, req, err, ok, hist, started, inflight in rows:
@@ -255,7 +278,7 @@ def _read_state(db: sqlite3.Connection) -> StoredState:
     return StoredState(RolloutState.from_dict(json.loads(row[1])), row[0], row[2])
 
 
-def _history_row(e: HistoryEntry) -> tuple:
+def _history_row(e: HistoryEntry) -> tuple[Any, ...]:
     return (
         e.at,
         e.actor,
@@ -269,7 +292,7 @@ def _history_row(e: HistoryEntry) -> tuple:
     )
 
 
-def _history_entry(row: tuple) -> HistoryEntry:
+def _history_entry(row: tuple[Any, ...]) -> HistoryEntry:
     id_, at, actor, verb, reason, from_s, to_s, from_p, to_p, details = row
     details = json.loads(details)
     return HistoryEntry(at, actor, verb, reason, from_s, to_s, from_p, to_p, details, id_)
@@ -277,3 +300,7 @@ def _history_entry(row: tuple) -> HistoryEntry:
 
 def _hist_json(row: TargetSecond) -> str:
     return json.dumps(row.latency.to_dict())
+
+
+if TYPE_CHECKING:  # `open_store` imports implementations by name, so mypy checks the match here
+    _implements: type[RolloutStore] = SqliteStore

@@ -32,7 +32,7 @@ def test_module_serves_health() -> None:
         assert body["status"] == "healthy" and body["pipeline_ready"] is True
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # also closes both pipes
 
 
 def test_bad_setting_exits_2_naming_the_variable() -> None:

@@ -20,7 +20,7 @@ from common.settings import SettingsError, load_settings
         ("CANARY_RATE_LIMIT", "lots", "30/minute"),
         ("CANARY_LOG_LEVEL", "LOUD", "DEBUG"),
         ("CANARY_GEMINI_BASE_URL", "ftp://x", "http"),
-        ("CANARY_GEMINI_TIMEOUT_S", "0", "greater than 0"),
+        ("CANARY_GEMINI_TIMEOUT_SECONDS", "0", "greater than 0"),
         ("CANARY_MAX_BODY_BYTES", "0", "greater than 0"),
         ("CANARY_TRUSTED_PROXIES", "not-an-ip", "does not appear to be an IPv4 or IPv6"),
     ],
@@ -59,3 +59,13 @@ def test_lists_accept_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(CanarySettings)
     assert settings.trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
     assert settings.cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_the_old_gemini_timeout_name_still_works_and_warns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CANARY_GEMINI_TIMEOUT_SECONDS", raising=False)
+    monkeypatch.setenv("CANARY_GEMINI_TIMEOUT_S", "2.5")
+    assert load_settings(CanarySettings).gemini_timeout_seconds == 2.5
+    err = capsys.readouterr().err
+    assert "CANARY_GEMINI_TIMEOUT_S is deprecated" in err and "CANARY_GEMINI_TIMEOUT_SECONDS" in err

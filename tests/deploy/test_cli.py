@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.cli import main
+from deploy.cli import build_parser, main
 from tests.deploy.conftest import PROJECT
 
 pytestmark = pytest.mark.usefixtures("isolated_google_env")
@@ -37,6 +37,39 @@ def test_plan_apply_plan_status(args, adc_file, fake, capsys) -> None:
     assert main([*args, "status"]) == 0
     assert "ion-api-canary [canary] CONDITION_SUCCEEDED" in capsys.readouterr().out
     assert all(auth.startswith("Bearer ") for auth in fake.authorizations)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["after", "split", "both"],
+    ids=["all after the command", "some before, some after", "before and again after"],
+)
+def test_global_options_are_accepted_on_either_side_of_the_command(
+    where, args, adc_file, fake, capsys
+) -> None:
+    assert main([*args, "apply"]) == 0
+    capsys.readouterr()
+    argv = {
+        "after": ["status", *args],
+        "split": [*args[:2], "status", *args[2:]],
+        "both": ["--project", "overridden-later", "status", *args],
+    }[where]
+    assert main(argv) == 0
+    assert "ion-api-canary [canary] CONDITION_SUCCEEDED" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected", "why"),
+    [
+        (["--region", "a", "plan"], "a", "before the command, as before"),
+        (["plan", "--region", "b"], "b", "after the command, as gcloud takes it"),
+        (["--region", "a", "plan", "--region", "b"], "b", "the later one wins, as in a shell"),
+        (["plan"], None, "not given: left out, so DEPLOY_REGION decides"),
+    ],
+)
+def test_where_a_global_option_was_given_decides_nothing_but_order(argv, expected, why) -> None:
+    args = build_parser().parse_args(argv)
+    assert getattr(args, "region", None) == expected, why
 
 
 def test_a_new_image_tag_plans_updates(args, adc_file, capsys) -> None:

@@ -151,12 +151,12 @@ def test_start_command_and_healthcheck_work(stages, image_env, tmp_path, started
     port = free_port()
     # Loopback only in tests; the image itself binds 0.0.0.0 (asserted above).
     env = {**image_env, "PORT": str(port), f"{prefix}_HOST": "127.0.0.1"}
-    log = (tmp_path / f"{target}.log").open("w")
-    started.append(
-        subprocess.Popen(
-            stages[target].exec_form("CMD"), env=env, cwd=tmp_path, stdout=log, stderr=log
+    with (tmp_path / f"{target}.log").open("w") as log:  # the child keeps its own descriptor
+        started.append(
+            subprocess.Popen(
+                stages[target].exec_form("CMD"), env=env, cwd=tmp_path, stdout=log, stderr=log
+            )
         )
-    )
     try:
         wait_http_ok(f"http://127.0.0.1:{port}{path}", timeout=30)
     except AssertionError:

@@ -77,10 +77,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         return
     port, cwd = free_port(), tmp_path_factory.mktemp("gateway")
     env = {"GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port), "PATH": "/usr/bin:/bin"}
-    log = (cwd / "gateway.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway"], cwd=cwd, env=env, stdout=log, stderr=log
-    )
+    with (cwd / "gateway.log").open("w") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway"], cwd=cwd, env=env, stdout=log, stderr=log
+        )
     try:
         wait_http_ok(f"http://127.0.0.1:{port}/healthz", timeout=30)
         yield parse_types(httpx.get(f"http://127.0.0.1:{port}/metrics").text)

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.app import create_app
+from gateway.server import server_options
 from gateway.settings import GatewaySettings
 from tests.gateway.upstreams import Upstream
 from tests.support.servers import serve_app
@@ -23,9 +24,14 @@ def upstreams() -> Iterator[dict[str, tuple[Upstream, str]]]:
 
 @contextlib.contextmanager
 def running_gateway(**settings):
-    """A gateway on loopback; yields (base_url, app) so tests can look at its runtime."""
-    app = create_app(GatewaySettings(**settings), registry=CollectorRegistry())
-    with serve_app(app, proxy_headers=False) as url:
+    """A gateway on loopback, served as `python -m gateway` serves it (gateway.server's uvicorn
+    options and protocol); yields (base_url, app) so tests can look at its runtime.
+
+    No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static).
+    """
+    gateway_settings = GatewaySettings(**{"percent_source": "static", **settings})
+    app = create_app(gateway_settings, registry=CollectorRegistry())
+    with serve_app(app, **server_options(gateway_settings)) as url:
         yield url, app
 
 
@@ -37,7 +43,7 @@ def gateway(upstreams):
         canary_url=upstreams["canary"][1],
         canary_percent=5,
         max_body_bytes=1_000_000,
-        read_timeout_s=0.5,
+        read_timeout_seconds=0.5,
         pinned_paths={"/only-canary": "canary"},
         retry_on_5xx_paths=("/status/502",),
     ) as (url, app):

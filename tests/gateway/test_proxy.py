@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 import pytest
 
 from tests.gateway.conftest import running_gateway
-from tests.support.servers import free_port
+from tests.gateway.upstreams import Upstream
+from tests.support.logs import captured_logs
+from tests.support.rawhttp import connect, parse, read_all
+from tests.support.servers import free_port, serve_app, wait_until
 
 CANARY_USER = "user_19"  # bucket 0
 LEGACY_USER = "alice"  # bucket 70
@@ -163,6 +167,24 @@ def test_pinned_path_goes_to_its_target(gateway):
     assert r.json()["name"] == "canary"
 
 
+@pytest.mark.parametrize(
+    ("enabled", "user", "force", "side"),
+    [
+        (True, LEGACY_USER, "canary", "canary"),
+        (True, CANARY_USER, "LEGACY", "legacy"),  # any case
+        (True, LEGACY_USER, "blue", "legacy"),  # not a target: the hash decides
+        (False, LEGACY_USER, "canary", "legacy"),  # off by default: testers cannot force
+    ],
+)
+def test_the_force_header_picks_the_target_only_when_enabled(upstreams, enabled, user, force, side):
+    with running_gateway(
+        legacy_url=upstreams["legacy"][1], canary_url=upstreams["canary"][1], canary_percent=5,
+        force_header_enabled=enabled,
+    ) as (url, _):  # fmt: skip
+        r = httpx.get(url + "/chat", headers={"X-User-Id": user, "X-Canary-Force": force})
+    assert (r.headers["x-canary-target"], r.json()["name"]) == (side, side)
+
+
 JSON = {"content-type": "application/json"}
 MALFORMED = [
     ("invalid JSON body", {"content": b'{"user_id": "user_19"', "headers": JSON}),
@@ -286,3 +308,50 @@ def test_upstream_hanging_up_mid_body_cuts_the_response_and_counts_an_error(upst
         assert httpx.get(url + "/healthz").status_code == 200
         rows = app.runtime.aggregator.drain()
         assert [(row.target, row.errors) for row in rows] == [("legacy", 1)]
+
+
+@pytest.fixture
+def recorder():
+    """A fresh upstream per test, so "it received nothing" means this test's requests."""
+    upstream = Upstream("legacy")
+    with (
+        serve_app(upstream.app) as upstream_url,
+        running_gateway(legacy_url=upstream_url, canary_url=upstream_url) as (url, app),
+    ):
+        yield upstream, url, app
+
+
+def _events(logs, *names):
+    return [e for e in logs if e["event"] in names]
+
+
+@pytest.mark.parametrize(
+    ("why", "payload"),
+    [
+        ("bad chunk size after one good chunk: the parser answers 400",
+         b"POST /record HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"5\r\nhello\r\nZZ\r\nmore\r\n0\r\n\r\n"),
+        ("Content-Length 100, 10 bytes sent, then the client hangs up",
+         b"POST /record HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n0123456789"),
+    ],
+)  # fmt: skip
+def test_an_unfinished_body_is_never_forwarded_nor_counted(recorder, why, payload):
+    upstream, url, app = recorder
+    with captured_logs() as logs:
+        with connect(url) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            answer = read_all(sock)
+        ended = ("gateway.client_closed", "gateway.request")  # logged last either way
+        wait_until(lambda: _events(logs, *ended), 5.0, "the request's last log line")
+    assert answer == b"" or parse(answer).status == 400, why
+    assert upstream.received == [], why
+    assert _events(logs, "gateway.request") == [], why
+    [closed] = _events(logs, "gateway.client_closed")
+    assert (closed["method"], closed["path"]) == ("POST", "/record")
+    assert len(closed["request_id"]) == 32
+    assert app.runtime.aggregator.drain() == [], why
+    assert "gateway_requests_total{" not in httpx.get(url + "/metrics").text
+    # the gateway still serves; only the finished request ever reaches the upstream
+    assert httpx.post(url + "/record", content=b"whole").status_code == 200
+    assert upstream.received == [("POST", "/record", b"whole")], why

@@ -18,6 +18,7 @@ class Upstream:
     def __init__(self, name: str) -> None:
         self.name = name
         self.hits = 0
+        self.received: list[tuple[str, str, bytes]] = []  # (method, path, body) echo saw
         self.release = threading.Event()
         self.stream_finished = threading.Event()
         self.app = Starlette(routes=self._routes())
@@ -36,6 +37,7 @@ class Upstream:
     async def echo(self, request: Request) -> Response:
         self.hits += 1
         body = await request.body()
+        self.received.append((request.method, request.url.path, body))
         raw = request.headers.raw
         return JSONResponse(
             {

@@ -31,7 +31,11 @@ def stack() -> Iterator[str]:
     legacy, canary = service_apps(LOCAL_RATE_LIMIT)
     with serve_app(legacy) as legacy_url, serve_app(canary) as canary_url:
         settings = load_settings(
-            GatewaySettings, legacy_url=legacy_url, canary_url=canary_url, canary_percent=50
+            GatewaySettings,
+            legacy_url=legacy_url,
+            canary_url=canary_url,
+            percent_source="static",
+            canary_percent=50,
         )
         with serve_app(create_gateway(settings)) as gateway_url:
             yield gateway_url

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from starlette.applications import Starlette
@@ -36,11 +38,18 @@ async def eventually(predicate: Callable[[], object], timeout: float = 5.0, what
 
 
 class FlakyStore:
-    """Fault injection: a real store whose reads and writes fail while `broken` is set."""
+    """Fault injection: a real store whose reads and writes fail while `broken` is set.
+
+    `failed` counts the refused calls by method name, so a test can wait for a given call to
+    have been refused (and, by counting, retried) rather than for a state that may already hold;
+    `done` counts the calls that went through (returned), likewise.
+    """
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.broken = False
+        self.failed: Counter[str] = Counter()
+        self.done: Counter[str] = Counter()
 
     def __getattr__(self, name: str):
         attr = getattr(self.inner, name)
@@ -49,7 +58,22 @@ class FlakyStore:
 
         def call(*args, **kwargs):
             if self.broken:
+                self.failed[name] += 1
                 raise StoreError("disk I/O error (injected)")
-            return attr(*args, **kwargs)
+            result = attr(*args, **kwargs)
+            self.done[name] += 1
+            return result
 
         return call
+
+
+@contextlib.contextmanager
+def write_locked(path: str):
+    """Another process's connection holding SQLite's write lock on the same file."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from gateway.app import create_app
+from gateway.server import server_options
+from gateway.settings import GatewaySettings
+from rollout.admin_api import STORE_BUSY
 from rollout.extension import GatewayRollout
 from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
-from tests.rollout.helpers import host_app
+from tests.rollout.helpers import host_app, write_locked
+from tests.support.logs import captured_logs
 from tests.support.servers import serve_app
 
 TOKEN = "s3cret-token"
@@ -127,3 +134,69 @@ def test_no_token_configured_turns_the_api_off(tmp_path):
             response = httpx.request(method, url + path, headers={"authorization": "Bearer x"})
             assert response.status_code == 404
             assert response.json()["code"] == "admin_disabled"
+
+
+@contextlib.contextmanager
+def gateway_with_rollout(tmp_path, token: str | None):
+    """The real gateway app with the rollout extension attached, as `python -m gateway` runs it."""
+    dead = "http://127.0.0.1:9"  # never contacted: these tests stay under /admin
+    settings = GatewaySettings(legacy_url=dead, canary_url=dead, admin_token=token)
+    app = create_app(
+        settings, registry=CollectorRegistry(), rollout=make_extension(tmp_path, token)
+    )
+    with serve_app(app, **server_options(settings)) as url:
+        yield url
+
+
+ADMIN_PATHS = ["/admin", "/admin/", "/admin/rollout", "/admin/rollout/", "/admin/rollout/start",
+               "/admin/rollout/history/", "/admin/ui/login", "/admin/x/y/z"]  # fmt: skip
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+
+
+def test_off_everything_under_admin_is_404_whatever_the_method(tmp_path):
+    """No 405 showing the route through, no trailing-slash redirect echoing the client's Host."""
+    with gateway_with_rollout(tmp_path, token=None) as url:
+        for path in ADMIN_PATHS:
+            for method in METHODS:
+                response = httpx.request(method, url + path, headers={"host": "evil.example"})
+                assert response.status_code == 404, (method, path)
+                assert "location" not in response.headers, (method, path)
+                if method != "HEAD":
+                    assert response.json()["code"] == "admin_disabled", (method, path)
+
+
+def test_on_a_wrong_path_is_404_and_a_wrong_method_405_as_json_never_a_redirect(tmp_path):
+    with gateway_with_rollout(tmp_path, token=TOKEN) as url:
+        auth = {"authorization": f"Bearer {TOKEN}", "host": "evil.example"}
+        for path in ["/admin", "/admin/", "/admin/rollout/", "/admin/rollout/history/",
+                     "/admin/nope"]:  # fmt: skip
+            response = httpx.get(url + path, headers=auth)
+            assert response.status_code == 404 and "location" not in response.headers, path
+            assert response.json()["code"] == "not_found", path
+        for method, path, allow in [("PUT", "/admin/rollout", "GET, HEAD"),
+                                    ("DELETE", "/admin/rollout", "GET, HEAD"),
+                                    ("GET", "/admin/rollout/start", "POST")]:  # fmt: skip
+            response = httpx.request(method, url + path, headers=auth)
+            assert response.status_code == 405, (method, path)
+            assert response.json()["code"] == "method_not_allowed", (method, path)
+            assert set(response.headers["allow"].split(", ")) == set(allow.split(", "))
+        assert httpx.get(url + "/admin/rollout", headers=auth).json()["state"] == "idle"
+
+
+def test_a_verb_while_another_process_holds_the_write_lock_is_a_prompt_503(tmp_path):
+    """The extension opens the store itself (as in production): verbs get their own short wait."""
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo", admin_store_wait_seconds=0.3
+    )
+    ext = GatewayRollout(settings, admin_token=TOKEN, registry=CollectorRegistry(),
+                         run_controller=False)  # fmt: skip
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    with serve_app(host_app(ext)) as url, httpx.Client(base_url=url, headers=auth) as api:
+        with write_locked(settings.sqlite_path), captured_logs() as logs:
+            response = api.post("/admin/rollout/start")
+            assert response.status_code == 503
+            assert response.json() == {"error": STORE_BUSY, "code": "store_busy"}
+            assert api.get("/admin/rollout").json()["state"] == "idle"  # reads still work
+        assert "rollout.store_busy" in [e["event"] for e in logs]
+        assert api.get("/admin/rollout/history").json()["history"] == []  # nothing applied
+        assert api.post("/admin/rollout/start").json()["state"] == "progressing"

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from rollout.cli import main
-from rollout.judge.evidence import GUARD, VS_BASELINE, CheckEvidence, Verdict
+from rollout.judge.evidence import CheckEvidence, CheckKind, Verdict, VerdictKind
 from rollout.store.sqlite import SqliteStore
 from tests.rollout.helpers import host_app
 from tests.rollout.test_admin_api import TOKEN, make_extension
@@ -41,12 +41,12 @@ def test_verbs_and_status_with_the_last_verdict(served, capsys):
     assert "progressing at 10% (stage 2/5) version 2" in run(capsys, "advance")[1]
     served._store.record_verdict(
         Verdict(
-            "warn",
+            VerdictKind.WARN,
             (
                 CheckEvidence(
                     "error_rate",
-                    VS_BASELINE,
-                    "warn",
+                    CheckKind.VS_BASELINE,
+                    VerdictKind.WARN,
                     120.0,
                     4000.0,
                     7,
@@ -63,8 +63,8 @@ def test_verbs_and_status_with_the_last_verdict(served, capsys):
                 ),
                 CheckEvidence(
                     "guard_p95",
-                    GUARD,
-                    "healthy",
+                    CheckKind.GUARD,
+                    VerdictKind.HEALTHY,
                     0.02,
                     30000.0,
                     1,
@@ -79,8 +79,8 @@ def test_verbs_and_status_with_the_last_verdict(served, capsys):
                 ),
                 CheckEvidence(
                     "slow_share",
-                    VS_BASELINE,
-                    "not_enough_data",
+                    CheckKind.VS_BASELINE,
+                    VerdictKind.NOT_ENOUGH_DATA,
                     1.0,
                     8000.0,
                     0,
@@ -143,20 +143,22 @@ def test_controller_process_takes_the_lease_and_stops_on_sigterm(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    try:
-        wait_until(lambda: store_path.exists(), 10, "the store file")
-        store = SqliteStore(str(store_path))
-        wait_until(
-            lambda: not store.acquire_lease("intruder", 0.001, time.time()), 10, "lease held"
-        )
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
-        out = proc.stdout.read()
-        events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
-        assert "rollout.controller_started" in events
-        assert events[-1] == "rollout.controller_stopped"
-        assert store.acquire_lease("intruder", 0.001, time.time())  # released on shutdown
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+    with proc:  # closes the stdout pipe however the test ends
+        try:
+            wait_until(lambda: store_path.exists(), 10, "the store file")
+            store = SqliteStore(str(store_path))
+            wait_until(
+                lambda: not store.acquire_lease("intruder", 0.001, time.time()), 10, "lease held"
+            )
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=10)
+            assert proc.returncode == 0
+            events = [json.loads(ln)["event"] for ln in out.splitlines() if ln.startswith("{")]
+            assert "rollout.controller_started" in events
+            assert events[-1] == "rollout.controller_stopped"
+            assert store.acquire_lease("intruder", 0.001, time.time())  # released on shutdown
+            store.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.aggregate import Aggregator
+from gateway.app import create_app
+from gateway.server import server_options
+from gateway.settings import GatewaySettings
 from rollout.extension import GatewayRollout
 from rollout.machine import Advance, Start
 from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
-from tests.rollout.helpers import FlakyStore, eventually
+from tests.gateway.upstreams import Upstream
+from tests.rollout.helpers import FlakyStore, eventually, write_locked
+from tests.support.servers import serve_app, wait_until
 
 
 @pytest.fixture
@@ -74,9 +80,15 @@ async def test_flusher_appends_aggregates_and_keeps_them_while_store_is_down(par
         store.broken = True
         aggregator.record("canary", 500, 12.0, now=1000.2)
         aggregator.record("canary", 200, 8.0, now=1000.7)
+        # A second refused append means the flusher found the rows again after the first one
+        # failed: flush_once skips the store when there is nothing to drain, so without
+        # Aggregator.restore the rows would be gone and this never happens.
+        await eventually(lambda: store.failed["append_aggregates"] >= 2, what="a retried flush")
         await eventually(lambda: aggregator._buckets, what="rows put back")  # restored
         store.broken = False
-        await eventually(lambda: not aggregator._buckets, what="rows flushed")
+        # Not "the buckets are empty": they are while a drained flush is still on its way.
+        await eventually(lambda: store.done["append_aggregates"] >= 1, what="rows flushed")
+        assert not aggregator._buckets
         (stats,) = store.inner.settled_series(1000, 1001)  # reading seals: only once flushed
         assert (stats.requests, stats.errors, stats.successes) == (2, 1, 1)
     finally:
@@ -97,3 +109,29 @@ def ext_service(ext: GatewayRollout):
     service = ext.admin._service()
     assert service is not None
     return service
+
+
+def test_readyz_says_the_store_is_slow_while_another_process_holds_the_write_lock(tmp_path):
+    """Real gateway, store opened from its URL: a flush waits on the lock, the poller behind it."""
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo",
+        flush_interval_seconds=0.05, store_slow_read_seconds=0.2,
+    )  # fmt: skip
+    ext = GatewayRollout(settings, admin_token=None, registry=None, run_controller=False)
+    upstream = Upstream("legacy")
+    with serve_app(upstream.app) as upstream_url:
+        gateway_settings = GatewaySettings(legacy_url=upstream_url, canary_url=upstream_url)
+        app = create_app(gateway_settings, registry=CollectorRegistry(), rollout=ext)
+        with serve_app(app, **server_options(gateway_settings)) as url:
+
+            def routing() -> dict:
+                return httpx.get(url + "/readyz").json()["checks"]["routing"]
+
+            assert routing()["store"] == "ok"
+            with write_locked(settings.sqlite_path):
+                assert httpx.get(url + "/x").status_code == 200  # a row for the flusher
+                wait_until(lambda: routing()["store"] == "slow", 10.0, "store: slow")
+                ready = httpx.get(url + "/readyz").json()
+                assert ready["ready"] is True  # fail-static: routing goes on at its last percent
+                assert ready["checks"]["routing"]["read_seconds"] > 0.2
+            wait_until(lambda: routing()["store"] == "ok", 10.0, "store: ok again")

@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.local.run import LocalRunSettings, banner
+from deploy.local.stack import Tokens
 from tests.support.servers import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
@@ -149,6 +151,22 @@ def test_a_child_that_dies_early_is_reported_and_the_rest_stopped(tmp_path: Path
 
 
 def test_invalid_own_setting_exits_2(tmp_path: Path) -> None:
+    run = start_ion_run(tmp_path, {"ION_RUN_READY_TIMEOUT_SECONDS": "-1"})
+    assert finish(run) == 2
+    assert "ION_RUN_READY_TIMEOUT_SECONDS" in run.errors()
+
+
+def test_banner_shows_the_store_without_its_password() -> None:
+    text = banner(LocalRunSettings(), Tokens("g" * 24, "c" * 24), "redis://:hunter2@db:6379/0")
+    assert "store    redis://:***@db:6379/0" in text and "hunter2" not in text
+
+
+def test_old_timeout_names_still_work_with_a_warning(tmp_path: Path) -> None:
+    """ION_RUN_READY_TIMEOUT_S (renamed `_SECONDS`): honoured, so -1 is still refused by it."""
     run = start_ion_run(tmp_path, {"ION_RUN_READY_TIMEOUT_S": "-1"})
     assert finish(run) == 2
-    assert "ION_RUN_READY_TIMEOUT_S" in run.errors()
+    errors = run.errors()
+    assert (
+        "ION_RUN_READY_TIMEOUT_S is deprecated" in errors
+        and "ION_RUN_READY_TIMEOUT_SECONDS" in errors
+    )

@@ -7,9 +7,10 @@ import threading
 import pytest
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
-from rollout.machine import PROGRESSING, RolloutState
-from rollout.store import Conflict, HistoryEntry, StoreError, open_store
+from rollout.machine import RolloutState, Status
+from rollout.store import Conflict, HistoryEntry, StoreBusy, StoreError, open_store
 from rollout.store.sqlite import SqliteStore
+from tests.rollout.helpers import write_locked
 
 
 @pytest.fixture
@@ -18,7 +19,9 @@ def path(tmp_path) -> str:
 
 
 def entry(verb: str, to_percent: int) -> HistoryEntry:
-    return HistoryEntry(1.0, "tester", verb, "why", "idle", PROGRESSING, 0, to_percent, {"n": 1})
+    return HistoryEntry(
+        1.0, "tester", verb, "why", "idle", Status.PROGRESSING, 0, to_percent, {"n": 1}
+    )
 
 
 def row(second: int, target: str, requests: int, errors: int, latency_ms: float) -> TargetSecond:
@@ -41,7 +44,9 @@ def test_two_concurrent_writers_exactly_one_wins(path):
         barrier.wait()
         try:
             results.append(
-                store.compare_and_set(0, RolloutState(PROGRESSING, percent, 0), [entry("s", 5)], 2)
+                store.compare_and_set(
+                    0, RolloutState(Status.PROGRESSING, percent, 0), [entry("s", 5)], 2
+                )
             )
         except Conflict as exc:
             results.append(exc)
@@ -56,13 +61,13 @@ def test_two_concurrent_writers_exactly_one_wins(path):
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(results) == 2 and len(conflicts) == 1
     assert conflicts[0].current.version == 1
-    assert "version 1" in str(conflicts[0]) and PROGRESSING in str(conflicts[0])
+    assert "version 1" in str(conflicts[0]) and Status.PROGRESSING in str(conflicts[0])
     assert len(stores[0].history()) == 1  # the loser wrote no history either
 
 
 def test_restart_keeps_state_history_and_verdict(path):
     store = SqliteStore(path)
-    state = RolloutState(PROGRESSING, 25, 2, "salt", 10.0, 20.0)
+    state = RolloutState(Status.PROGRESSING, 25, 2, "salt", 10.0, 20.0)
     store.compare_and_set(0, state, [entry("start", 5), entry("advance", 25)], 30.0)
     store.record_verdict({"verdict": "healthy"})
     store.close()
@@ -164,3 +169,23 @@ def test_older_files_get_the_new_columns(path):
     db.close()
     store = SqliteStore(path)
     assert [(r.requests, r.started) for r in store.settled_series(0, 10)] == [(2, 0)]
+
+
+def test_a_writer_locked_out_past_its_wait_gets_store_busy_and_changes_nothing(path):
+    store = SqliteStore(path, wait_seconds=0.1)
+    state = RolloutState(status=Status.PROGRESSING, stage_index=0, percent=5)
+    with write_locked(path):
+        with pytest.raises(StoreBusy, match="locked by another writer"):
+            store.compare_and_set(0, state, [entry("start", 5)], now=1.0)
+        with pytest.raises(StoreBusy):
+            store.append_aggregates([row(10, "canary", 1, 0, 5.0)])
+        assert store.read().version == 0  # WAL: reads go on while another process writes
+    assert store.history() == [] and store.settled_series(0, 100) == []
+    assert store.compare_and_set(0, state, [entry("start", 5)], now=1.0).version == 1
+
+
+def test_open_store_passes_the_wait_to_the_implementation(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/w.db", wait_seconds=0.25)
+    assert isinstance(store, SqliteStore) and store.wait_seconds == 0.25
+    with write_locked(store.path), pytest.raises(StoreBusy, match=r"waited 0\.25 s"):
+        store.record_verdict({"verdict": "healthy"})
