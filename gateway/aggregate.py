@@ -71,6 +71,11 @@ class LatencyHistogram:
         i = self.index_of(latency_ms)
         self.counts[i] = self.counts.get(i, 0) + count
 
+    def add_index(self, index: int) -> None:
+        """One value already bucketed (`index_of`): a request counted in two series is
+        bucketed once."""
+        self.counts[index] = self.counts.get(index, 0) + 1
+
     def merge(self, other: LatencyHistogram) -> None:
         for i, n in other.counts.items():
             self.counts[i] = self.counts.get(i, 0) + n
@@ -122,12 +127,15 @@ class TargetSecond:
     inflight: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def add(self, outcome: str, latency_ms: float) -> None:
+        self.add_index(outcome, LatencyHistogram.index_of(latency_ms))
+
+    def add_index(self, outcome: str, latency_index: int) -> None:
         self.requests += 1
         if outcome == ERROR:
             self.errors += 1
         elif outcome == SUCCESS:
             self.successes += 1
-        self.latency.add(latency_ms)
+        self.latency.add_index(latency_index)
 
     def merge(self, other: TargetSecond) -> None:
         self.requests += other.requests
@@ -152,7 +160,7 @@ class Aggregator:
 
     def __init__(self) -> None:
         self._buckets: dict[tuple[int, str], TargetSecond] = {}
-        self._flights: dict[int, Flight] = {}
+        self._flights: set[Flight] = set()  # Flight hashes by identity (eq=False)
         self._snapshot_through: int | None = None  # last boundary whose in-flight ages went out
         self._pending: dict[int, dict[str, LatencyHistogram]] = {}
 
@@ -171,19 +179,23 @@ class Aggregator:
         now: float,
         series: tuple[str, ...] | None = None,
     ) -> None:
-        """Count one completed request in `series` (default: just its target)."""
+        """Count one completed request in `series` (default: just its target); classified and
+        bucketed once, whatever the number of series (the hot path: one call per request)."""
         outcome = outcome_of(status)
+        index = LatencyHistogram.index_of(latency_ms)
+        second = int(now)
         for name in series or (target,):
-            self._bucket(int(now), name).add(outcome, latency_ms)
+            self._bucket(second, name).add_index(outcome, index)
 
     def depart(self, series: tuple[str, ...], now: float) -> Flight:
         """A request arrived: count it in `started` and track it until it lands."""
         if self._snapshot_through is None:
             self._snapshot_through = int(now)
+        second = int(now)
         for name in series:
-            self._bucket(int(now), name).started += 1
+            self._bucket(second, name).started += 1
         flight = Flight(series, now)
-        self._flights[id(flight)] = flight
+        self._flights.add(flight)
         return flight
 
     def land(self, flight: Flight, now: float) -> None:
@@ -192,7 +204,7 @@ class Aggregator:
         if flight.landed:
             return
         flight.landed = True
-        self._flights.pop(id(flight), None)
+        self._flights.discard(flight)
         first = max((self._snapshot_through or 0) + 1, math.floor(flight.started_at) + 1)
         for boundary in range(first, int(now) + 1):
             ages = self._pending.setdefault(boundary, {})
@@ -212,7 +224,7 @@ class Aggregator:
             return
         for boundary in range(self._snapshot_through + 1, through + 1):
             ages = self._pending.pop(boundary, {})
-            for flight in self._flights.values():
+            for flight in self._flights:
                 if flight.started_at < boundary:
                     for name in flight.series:
                         age_ms = (boundary - flight.started_at) * 1e3
