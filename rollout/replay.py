@@ -2,7 +2,9 @@
 
 export: JSON lines. The first line describes the rollout (`kind: rollout`: id = the id of its
 `start` history row, started/ended, the plan, every transition); then one line per second that
-has rows (`kind: second`, every series merged over processes). It reads the store directly
+has rows (`kind: second`, every series merged over processes), then one line per late second
+(`kind: late`: rows that arrived after their second was settled, with the `fold_second` the
+judge folded them in at, so a replay folds them at the same place). It reads the store directly
 (ROLLOUT_STORE_URL), not the gateway's HTTP API: the per-second series of a 72 h stage is far
 too large for an admin response, and the store is what the controller judged, settled rows
 only, so a replay sees exactly those.
@@ -27,8 +29,8 @@ from typing import IO, Any
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.judge.evidence import Verdict, VerdictKind
 from rollout.judge.judge import Judge, JudgeConfig
-from rollout.judge.tracker import by_second, first_second, horizon
-from rollout.store import HistoryEntry, RolloutStore
+from rollout.judge.tracker import Chunk, by_fold, by_second, first_second, horizon
+from rollout.store import HistoryEntry, LateRow, RolloutStore
 
 STAGE_VERBS = ("start", "advance", "auto_advance", "auto_step_back")
 END_VERBS = ("rollback", "auto_rollback")
@@ -94,6 +96,11 @@ def export(
                     "series": {k: _row(v) for k, v in sorted(series.items())}}  # fmt: skip
             out.write(json.dumps(line, sort_keys=True) + "\n")
             written += 1
+    for fold, chunk in sorted(by_fold(store.late_series(since, until)).items()):
+        for second, series in chunk:
+            line = {"kind": "late", "fold_second": fold, "second": second,
+                    "series": {k: _row(v) for k, v in sorted(series.items())}}  # fmt: skip
+            out.write(json.dumps(line, sort_keys=True) + "\n")
     return written
 
 
@@ -125,9 +132,17 @@ class Stage:
     until_second: int | None  # first second no longer in this stage (None: to the end)
 
 
-def read_export(lines: Iterable[str]) -> tuple[dict[str, Any], dict[int, dict[str, TargetSecond]]]:
+@dataclass(frozen=True, slots=True)
+class Export:
+    header: dict[str, Any]
+    seconds: dict[int, dict[str, TargetSecond]]
+    folds: dict[int, Chunk]  # fold second -> the late seconds folded in before it
+
+
+def read_export(lines: Iterable[str]) -> Export:
     header: dict[str, Any] | None = None
     seconds: dict[int, dict[str, TargetSecond]] = {}
+    late: list[LateRow] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -138,11 +153,15 @@ def read_export(lines: Iterable[str]) -> tuple[dict[str, Any], dict[int, dict[st
             elif data["kind"] == "second":
                 s = int(data["second"])
                 seconds[s] = {name: _target(s, name, row) for name, row in data["series"].items()}
+            elif data["kind"] == "late":
+                s, fold = int(data["second"]), int(data["fold_second"])
+                late += [LateRow(fold, _target(s, name, row))
+                         for name, row in data["series"].items()]  # fmt: skip
         except (ValueError, KeyError, TypeError) as exc:
             raise ReplayError(f"line {number}: not an ion-rollout export ({exc!r})") from None
     if header is None:
         raise ReplayError("no rollout line in the export")
-    return header, seconds
+    return Export(header, seconds, by_fold(late))
 
 
 def _target(second: int, name: str, row: Mapping[str, Any]) -> TargetSecond:
@@ -170,12 +189,12 @@ def stages_of(header: Mapping[str, Any]) -> list[Stage]:
     return stages
 
 
-def replay(
-    header: Mapping[str, Any], seconds: Mapping[int, dict[str, TargetSecond]], config: JudgeConfig
-) -> Iterator[str]:
-    """Every change of verdict, then the decision line."""
+def replay(export: Export, config: JudgeConfig) -> Iterator[str]:
+    """Every change of verdict, then the decision line. Late seconds are folded in where the
+    controller folded them: just before their fold second is judged."""
+    header, seconds, folds = export.header, export.seconds, export.folds
     origin = math.floor(float(header["started_at"]))
-    last_second = max(seconds, default=origin)
+    last_second = max([*seconds, *folds], default=origin)
     final, final_at, previous = VerdictKind.NOT_ENOUGH_DATA, None, None
     for stage in stages_of(header):
         judge = Judge(config, stage.index, first_second(stage.entered_at))
@@ -184,6 +203,8 @@ def replay(
         yield f"stage {stage.index} ({percent}%) from at_s={judge.first_second - origin}"
         previous = None
         for second in range(judge.first_second, end):
+            if second in folds:
+                judge.fold(folds[second])
             judge.step(second, seconds.get(second, {}))
             verdict = judge.verdict()
             kind = verdict.verdict

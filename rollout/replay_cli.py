@@ -60,9 +60,10 @@ def run_replay(args: argparse.Namespace) -> int:
         return 2
     try:
         with open(args.file, encoding="utf-8") as lines:
-            header, seconds = read_export(lines)
-        config = JudgeConfig.from_settings(settings.model_copy(update={"stages": header["stages"]}))
-        for line in replay(header, seconds, config):
+            recorded = read_export(lines)
+        stages = recorded.header["stages"]
+        config = JudgeConfig.from_settings(settings.model_copy(update={"stages": stages}))
+        for line in replay(recorded, config):
             print(line)
     except (ReplayError, OSError) as exc:
         print(f"replay failed: {exc}", file=sys.stderr)

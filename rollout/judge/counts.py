@@ -14,6 +14,11 @@ alike, so the expected arrivals in that interval, (1 - f) A(k) + f A(k + 1) per 
 the share a crossing has of being the canary's under "canary not slower". (Summing the two
 seconds instead would be wrong: a second in which the canary happened to get more traffic
 than usual would make its crossings look suspicious; at 1,000 req/s it breaks the test.)
+
+Rows folded in late (a process's rows of a store outage) telescope the same way within their
+own run of seconds, starting from nothing: the requests over the line that the process had in
+flight when it went quiet were counted on time and then went missing (a negative count, owed
+by the judge), so counting them again in the late run only pays that debt.
 """
 
 from __future__ import annotations
@@ -55,12 +60,14 @@ def non_successes(canary: TargetSecond, baseline: TargetSecond) -> Pair:
 
 
 def crossings(row: TargetSecond, before: LatencyHistogram, line_ms: float) -> int:
-    """Requests of this series whose age passed `line_ms` during the row's second (>= 0).
+    """Requests of this series whose age passed `line_ms` during the row's second.
 
-    Negative only when a process died with requests in flight (they never complete): clamped.
+    Negative when requests over the line that were in flight at the start are missing at the
+    end: a process died with them in flight, or its rows for this second arrive late (they are
+    folded in then, rollout.judge.judge). The judge carries the deficit forward instead of
+    clamping it, so such a request is never counted twice.
     """
-    count = row.latency.tail(line_ms) + row.inflight.tail(line_ms) - before.tail(line_ms)
-    return max(0, count)
+    return row.latency.tail(line_ms) + row.inflight.tail(line_ms) - before.tail(line_ms)
 
 
 def split(rows: Mapping[str, TargetSecond], second: int) -> tuple[TargetSecond, TargetSecond]:

@@ -6,6 +6,17 @@ reads the decision and its evidence. Feed it the same seconds and it reaches the
 bit for bit: that is what lets a new leader rebuild it from the store and `ion-rollout replay`
 re-run a recorded rollout.
 
+`fold(chunks)` takes rows that arrived after their seconds were judged (a process flushing
+what it kept through a store outage): each late second's rows are one more observation of
+every check, in the order they are folded, and start no late copy (weight 0, so the restart
+weights still sum to 1). That is sound because each check's factor is an e-value given the
+past whatever the grouping of requests into observations, as long as the grouping does not
+depend on the outcomes: the canary's share of a chunk's errors, given its exposure on both
+sides, is bounded by the same binomial whether the chunk is a whole second or the part of one
+a process flushed late (docs/judge.md, "Late rows"). Which chunks come when is a fact of the
+store (`RolloutStore.late_series`: the fold second is stamped when a row arrives), so a
+rebuild and a replay fold them at the same place.
+
 `step_counts` is the part below the rows: it takes the per-check counts, which may be numpy
 arrays of one value per simulated soak (bench/decisions.py drives this very code).
 
@@ -23,8 +34,7 @@ check waits).
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +51,7 @@ from rollout.judge.sequential import BREACH_MIXTURE, restart_weight
 SLOW_SHARE_LINE = 0.05  # "P95 over the line" = more than 5 % of requests over it
 MIN_LINE_SAMPLES = 20
 MAX_LINE_MS = 120_000.0  # arrivals are remembered this long; longer lines are capped
+ARRIVAL_SECONDS = int(MAX_LINE_MS / 1e3) + 4
 GUARDS = ("guard_error_rate", "guard_success_rate", "guard_p95")
 
 
@@ -127,7 +138,8 @@ class Judge:
         self.slow_line_ms: float | None = config.slow_ms
         self._baseline_latency = LatencyHistogram()
         self._before = {CANARY: LatencyHistogram(), BASELINE: LatencyHistogram()}
-        self._arrivals: deque[tuple[int, int, int]] = deque(maxlen=int(MAX_LINE_MS / 1e3) + 4)
+        self._arrivals: dict[int, list[int]] = {}  # second -> [canary, baseline] arrivals
+        self._owed: dict[tuple[str, str], int] = {}  # (line, series) -> crossings owed (<= 0)
 
     # feeding --------------------------------------------------------------------------------
 
@@ -136,24 +148,42 @@ class Judge:
         if second != self.last_second + 1:
             raise ValueError(f"judge expects second {self.last_second + 1}, got {second}")
         canary, baseline = counts.split(rows, second)
-        self._arrivals.append((second, canary.started, baseline.started))
-        line = self._line()
-        slow = None if line is None else self._crossings(canary, baseline, line)
-        guard = self._crossings(canary, baseline, self.config.p95_line_ms)
-        if guard.n == 0 and guard.x:  # crossings of requests that arrived before the stage
-            guard = Pair(0, 0, guard.y, guard.m)
-        self.step_counts(
-            SecondCounts(counts.errors(canary, baseline), counts.non_successes(canary, baseline),
-                         slow, guard)
-        )  # fmt: skip
+        self._arrive(second, canary, baseline)
+        self.step_counts(self._second_counts(canary, baseline, self._before))
         self._before = {CANARY: canary.inflight, BASELINE: baseline.inflight}
         self._baseline_latency.merge(baseline.latency)
+
+    def fold(self, chunks: Sequence[tuple[int, Mapping[str, TargetSecond]]]) -> int:
+        """Late rows of seconds already judged, one run of them in order of second (what one
+        `late_series` fold second holds); each second's rows are one more observation. Rows of
+        seconds before this stage are not its evidence and are skipped. Returns how many
+        seconds were folded in."""
+        folded = 0
+        previous: tuple[int, dict[str, LatencyHistogram]] | None = None
+        for second, rows in chunks:
+            if not self.first_second <= second <= self.last_second:
+                continue
+            canary, baseline = counts.split(rows, second)
+            self._arrive(second, canary, baseline)
+            before = previous[1] if previous and previous[0] == second - 1 else _NOTHING
+            self._apply(self._second_counts(canary, baseline, before), 0.0)
+            previous = (second, {CANARY: canary.inflight, BASELINE: baseline.inflight})
+            self._baseline_latency.merge(baseline.latency)
+            folded += 1
+        if previous is not None and previous[0] == self.last_second:
+            # still in flight at the end of the last judged second: the next second's `before`
+            self._before = {name: _merged(self._before[name], previous[1][name])
+                            for name in (CANARY, BASELINE)}  # fmt: skip
+        return folded
 
     def step_counts(self, c: SecondCounts) -> None:
         """Apply one second's counts to every check (numbers, or arrays of one per soak)."""
         self.last_second += 1
         k = self.last_second - self.first_second + 1
-        v = (1.0 - START_SHARE) * restart_weight(k, self.config.late_scale_seconds)
+        self._apply(c, (1.0 - START_SHARE) * restart_weight(k, self.config.late_scale_seconds))
+
+    def _apply(self, c: SecondCounts, v: float) -> None:
+        """One observation; `v` is the weight of the late copy started with it (0 for a fold)."""
         self.shares["error_rate"].update(c.errors.x, c.errors.n, c.errors.y, c.errors.m, v)
         ns = c.non_successes
         self.shares["success_rate"].update(ns.x, ns.n, ns.y, ns.m, v)
@@ -166,6 +196,32 @@ class Judge:
             if not self.batch:  # the twin only says whether a breach is shared (not simulated)
                 baseline.update(pair.y, pair.m, v)
 
+    def _second_counts(
+        self,
+        canary: TargetSecond,
+        baseline: TargetSecond,
+        before: Mapping[str, LatencyHistogram],
+    ) -> SecondCounts:
+        line = self._line()
+        slow = None if line is None else self._crossings("slow", canary, baseline, before, line)
+        guard = self._crossings("guard", canary, baseline, before, self.config.p95_line_ms)
+        if guard.n == 0 and guard.x:  # crossings without exposure (arrived before the stage)
+            guard = Pair(0, 0, guard.y, guard.m)
+        if guard.m == 0 and guard.y:  # the same for the baseline twin
+            guard = Pair(guard.x, guard.n, 0, 0)
+        errors = counts.errors(canary, baseline)
+        return SecondCounts(errors, counts.non_successes(canary, baseline), slow, guard)
+
+    def _arrive(self, second: int, canary: TargetSecond, baseline: TargetSecond) -> None:
+        """Arrivals of the last ARRIVAL_SECONDS seconds, for the exposure of crossings (a fold
+        adds to its second's). Older seconds are forgotten: no line reaches back that far."""
+        window_start = max(second, self.last_second + 1) - ARRIVAL_SECONDS + 1
+        self._arrivals.pop(window_start - 1, None)
+        if second >= window_start:
+            arrived = self._arrivals.setdefault(second, [0, 0])
+            arrived[0] += canary.started
+            arrived[1] += baseline.started
+
     def _line(self) -> float | None:
         if self.slow_line_ms is not None and self.config.slow_ms is not None:
             return min(self.slow_line_ms, MAX_LINE_MS)
@@ -175,20 +231,35 @@ class Judge:
         self.slow_line_ms = min(p95, MAX_LINE_MS) if p95 is not None else None
         return self.slow_line_ms
 
-    def _crossings(self, canary: TargetSecond, baseline: TargetSecond, line_ms: float) -> Pair:
-        x = counts.crossings(canary, self._before[CANARY], line_ms)
-        y = counts.crossings(baseline, self._before[BASELINE], line_ms)
+    def _crossings(
+        self,
+        line_name: str,
+        canary: TargetSecond,
+        baseline: TargetSecond,
+        before: Mapping[str, LatencyHistogram],
+        line_ms: float,
+    ) -> Pair:
         edge_s = GAMMA ** LatencyHistogram.index_of(line_ms) / 1e3
         start = canary.second - edge_s  # crossings in [s, s+1) arrived in [start, start + 1)
         first = math.floor(start)
         if first < self.first_second:  # they arrived before the stage: not its evidence
             return Pair(0, 0, 0, 0)
-        arrived = {s: (c, b) for s, c, b in self._arrivals}
-        a0, a1 = arrived.get(first, (0, 0)), arrived.get(first + 1, (0, 0))
+        x = self._counted((line_name, CANARY), counts.crossings(canary, before[CANARY], line_ms))
+        raw_y = counts.crossings(baseline, before[BASELINE], line_ms)
+        y = self._counted((line_name, BASELINE), raw_y)
+        a0 = self._arrivals.get(first, (0, 0))
+        a1 = self._arrivals.get(first + 1, (0, 0))
         f = start - first  # the interval covers the last (1 - f) of `first`, the first f of next
         n = (1 - f) * a0[0] + f * a1[0]
         m = (1 - f) * a0[1] + f * a1[1]
         return Pair(x, n, y, m)
+
+    def _counted(self, key: tuple[str, str], raw: int) -> int:
+        """Crossings to count now: a negative count (requests gone missing in flight, see
+        rollout.judge.counts) is owed and paid back by the next positive ones."""
+        total = raw + self._owed.get(key, 0)
+        self._owed[key] = min(total, 0)
+        return max(total, 0)
 
     # reading --------------------------------------------------------------------------------
 
@@ -284,6 +355,18 @@ class Judge:
         weight = max((w for w, ratio in pairs if ratio <= rho), default=0.05)
         nats = math.log(check.budget.threshold / (START_SHARE * weight))
         return math.ceil(nats / (kl * events_per_request))
+
+
+_NOTHING: Mapping[str, LatencyHistogram] = {
+    CANARY: LatencyHistogram(),
+    BASELINE: LatencyHistogram(),
+}
+
+
+def _merged(a: LatencyHistogram, b: LatencyHistogram) -> LatencyHistogram:
+    total = LatencyHistogram(dict(a.counts))
+    total.merge(b)
+    return total
 
 
 def _rate(events: float, exposure: float) -> float | None:

@@ -6,6 +6,11 @@ seconds settled since the last call (`settled_series`), at most `chunk_seconds` 
 a new leader rebuilding a 72 h stage catches up over a few hundred ticks instead of stalling
 one, and reaches exactly the state the old leader had: the judge is a pure function of settled
 seconds. While it catches up its verdicts are about older seconds; they are still valid.
+
+Late rows (`late_series`) are read with the same range: those stamped with fold second F are
+folded in just before second F is judged, so the leader that saw them arrive, a leader
+rebuilding later and a replay all fold them at the same place. A late row of a second before
+the stage (or of an earlier stage) is not this stage's evidence.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from gateway.aggregate import TargetSecond
 from rollout.judge.judge import Judge, JudgeConfig
+from rollout.store.interface import LateRow
 
 #: Judging a second costs ~1 ms of CPU; 900 of them per tick keep a rebuilding leader's worker
 #: thread from starving the gateway's event loop of the GIL (a 72 h stage: ~5 min to catch up).
@@ -43,6 +49,33 @@ def by_second(
         yield second, grouped.get(second, {})
 
 
+Chunk = list[tuple[int, dict[str, TargetSecond]]]
+
+
+def by_fold(late: Iterable[LateRow]) -> dict[int, Chunk]:
+    """Late rows grouped by fold second, each group as (second, rows by series) in order."""
+    grouped: dict[int, dict[int, dict[str, TargetSecond]]] = {}
+    for item in late:
+        seconds = grouped.setdefault(item.fold_second, {})
+        seconds.setdefault(item.row.second, {})[item.row.target] = item.row
+    return {fold: sorted(seconds.items()) for fold, seconds in grouped.items()}
+
+
+def judge_range(
+    judge: Judge,
+    rows: Iterable[TargetSecond],
+    late: Iterable[LateRow],
+    since: int,
+    until: int,
+) -> None:
+    """Judge every second in [since, until), folding in each late group before its second."""
+    folds = by_fold(late)
+    for second, series in by_second(rows, since, until):
+        if second in folds:
+            judge.fold(folds[second])
+        judge.step(second, series)
+
+
 class StageTracker:
     def __init__(self, config: JudgeConfig, *, chunk_seconds: int = CHUNK_SECONDS) -> None:
         self.config = config
@@ -60,8 +93,8 @@ class StageTracker:
         since = judge.last_second + 1
         until = min(horizon(now, settle_seconds), since + self.chunk_seconds)
         if until > since:
-            for second, rows in by_second(store.settled_series(since, until), since, until):
-                judge.step(second, rows)
+            rows = store.settled_series(since, until)  # seals [.., until): read late rows after
+            judge_range(judge, rows, store.late_series(since, until), since, until)
         return judge
 
     def reset(self) -> None:

@@ -23,6 +23,16 @@ from gateway.aggregate import TargetSecond
 from rollout.machine import RolloutState
 
 
+@dataclass(frozen=True, slots=True)
+class LateRow:
+    """A row that arrived after its second was settled (a process flushing what it kept
+    through a store outage, or a flush slower than ROLLOUT_SETTLE_SECONDS): `fold_second` is
+    the settled horizon when it arrived, i.e. the first second not yet judged then."""
+
+    fold_second: int
+    row: TargetSecond
+
+
 class StoreError(Exception):
     """The store could not be read or written (I/O, locked for too long, corrupt)."""
 
@@ -107,13 +117,23 @@ class RolloutStore(Protocol):
         """Settle every second before `until_second`, then return its per-second series.
 
         Settling is atomic with respect to `append_aggregates`: a row appended afterwards for a
-        second before the settled horizon is kept apart as late (never returned here, never in
-        `window`), so the series of a settled second never changes again. That is what makes
-        the judge a pure function of the series: a new leader rebuilding its state, and
-        `ion-rollout replay` of an export, see exactly the rows the old leader judged. The
-        horizon only moves forward. Returns one row per (second, series) with every process's
-        rows merged, ordered by second then series, for since_second <= second < until_second.
+        second before the settled horizon H is late. It is never returned here, so the series
+        of a settled second never changes again; it is stamped with `fold_second = H` and
+        handed out by `late_series` instead. That is what makes the judge a pure function of
+        the store: a new leader rebuilding its state, and `ion-rollout replay` of an export,
+        see exactly the rows the old leader judged, late ones at the same place. The horizon
+        only moves forward. Returns one row per (second, series) with every process's rows
+        merged, ordered by second then series, for since_second <= second < until_second.
         """
+        ...
+
+    def late_series(self, since_second: int, until_second: int) -> list[LateRow]:
+        """The late rows whose `fold_second` is in [since_second, until_second): one per
+        (fold second, second, series), merged over processes, in that order. Reads nothing
+        twice when the ranges tile: a row gets its fold second when it is appended, and every
+        fold second is at most the horizon then, so once `settled_series(since, until)` has
+        returned, no row with a fold second below `until` can still arrive. The judge folds
+        the rows of fold second F in just before it judges second F (docs/judge.md)."""
         ...
 
     def prune(self, before_second: int) -> int:

@@ -23,6 +23,7 @@ from rollout.machine import RolloutState
 from rollout.store.interface import (
     Conflict,
     HistoryEntry,
+    LateRow,
     RolloutStore,
     StoreBusy,
     StoredState,
@@ -48,7 +49,7 @@ CREATE TABLE IF NOT EXISTS rollout_aggregates (
     second INTEGER NOT NULL, target TEXT NOT NULL,
     requests INTEGER NOT NULL, errors INTEGER NOT NULL, successes INTEGER NOT NULL,
     latency TEXT NOT NULL, started INTEGER NOT NULL DEFAULT 0,
-    inflight TEXT NOT NULL DEFAULT '{}', late INTEGER NOT NULL DEFAULT 0
+    inflight TEXT NOT NULL DEFAULT '{}', fold_second INTEGER
 );
 CREATE TABLE IF NOT EXISTS rollout_settled (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER);
 CREATE INDEX IF NOT EXISTS rollout_aggregates_by_target ON rollout_aggregates (target, second);
@@ -59,11 +60,20 @@ CREATE TABLE IF NOT EXISTS rollout_lease (
 """
 LEASE = "controller"
 #: Columns added after the first release: (name, declaration). Added to older files on open.
+#: `fold_second` is NULL for a row that arrived in time, else the settled horizon when it
+#: arrived: the judge folds it in just before it judges that second (`late_series`).
 LATER_COLUMNS = (
     ("started", "INTEGER NOT NULL DEFAULT 0"),
     ("inflight", "TEXT NOT NULL DEFAULT '{}'"),
-    ("late", "INTEGER NOT NULL DEFAULT 0"),
+    ("fold_second", "INTEGER"),
 )
+#: Indexes on the later columns (created once they exist): the judge reads by second.
+LATER_INDEXES = """
+CREATE INDEX IF NOT EXISTS rollout_aggregates_by_second ON rollout_aggregates (second)
+    WHERE fold_second IS NULL;
+CREATE INDEX IF NOT EXISTS rollout_aggregates_late ON rollout_aggregates (fold_second)
+    WHERE fold_second IS NOT NULL;
+"""
 
 
 class SqliteStore:
@@ -174,7 +184,7 @@ class SqliteStore:
             settled = _settled_until(db)
             db.executemany(
                 "INSERT INTO rollout_aggregates (second, target, requests, errors, successes,"
-                " latency, started, inflight, late) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " latency, started, inflight, fold_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.second,
@@ -185,7 +195,7 @@ class SqliteStore:
                         _hist_json(r),
                         r.started,
                         json.dumps(r.inflight.to_dict()),
-                        int(r.second < settled),
+                        settled if r.second < settled else None,
                     )
                     for r in rows
                 ],
@@ -200,11 +210,29 @@ class SqliteStore:
                 )
             rows = db.execute(
                 "SELECT second, target, requests, errors, successes, latency, started, inflight"
-                " FROM rollout_aggregates WHERE late = 0 AND second >= ? AND second < ?"
-                " ORDER BY second, target",
+                " FROM rollout_aggregates WHERE fold_second IS NULL AND second >= ?"
+                " AND second < ? ORDER BY second, target",
                 (int(since_second), int(until_second)),
             ).fetchall()
         return _merge_seconds(rows)
+
+    def late_series(self, since_second: int, until_second: int) -> list[LateRow]:
+        with self._tx(immediate=False) as db:
+            rows = db.execute(
+                "SELECT fold_second, second, target, requests, errors, successes, latency,"
+                " started, inflight FROM rollout_aggregates WHERE fold_second >= ?"
+                " AND fold_second < ? ORDER BY fold_second, second, target",
+                (int(since_second), int(until_second)),
+            ).fetchall()
+        merged: dict[tuple[int, int, str], LateRow] = {}
+        for fold, *columns in rows:
+            row = _target_second(columns)
+            key = (fold, row.second, row.target)
+            if key in merged:
+                merged[key].row.merge(row)
+            else:
+                merged[key] = LateRow(fold, row)
+        return list(merged.values())
 
     def prune(self, before_second: int) -> int:
         with self._tx() as db:
@@ -244,6 +272,9 @@ def _add_later_columns(db: sqlite3.Connection) -> None:
         for name, declaration in LATER_COLUMNS:
             if name not in have:
                 db.execute(f"ALTER TABLE rollout_aggregates ADD COLUMN {name} {declaration}")
+        for statement in LATER_INDEXES.split(";"):
+            if statement.strip():
+                db.execute(statement)
     except BaseException:
         db.execute("ROLLBACK")
         raise
@@ -258,17 +289,22 @@ def _settled_until(db: sqlite3.Connection) -> int:
 def _merge_seconds(rows: list[tuple[Any, ...]]) -> list[TargetSecond]:
     """Rows of every process for the same (second, series) summed into one."""
     merged: dict[tuple[int, str], TargetSecond] = {}
-    for second, target, req, err, ok, hist, started, inflight in rows:
-        row = TargetSecond(
-            second, target, req, err, ok, LatencyHistogram.from_dict(json.loads(hist)),
-            started, LatencyHistogram.from_dict(json.loads(inflight)),
-        )  # fmt: skip
-        key = (second, target)
+    for columns in rows:
+        row = _target_second(columns)
+        key = (row.second, row.target)
         if key in merged:
             merged[key].merge(row)
         else:
             merged[key] = row
     return list(merged.values())
+
+
+def _target_second(columns: Sequence[Any]) -> TargetSecond:
+    second, target, req, err, ok, hist, started, inflight = columns
+    return TargetSecond(
+        second, target, req, err, ok, LatencyHistogram.from_dict(json.loads(hist)),
+        started, LatencyHistogram.from_dict(json.loads(inflight)),
+    )  # fmt: skip
 
 
 def _read_state(db: sqlite3.Connection) -> StoredState:

@@ -121,12 +121,43 @@ async def test_every_tick_judges_only_the_newly_settled_seconds(rig):
         rig.observe(1, per_second=10, errors=0)
         verdict = await rig.controller.tick()
         assert verdict.second == int(rig.clock.now) - 1
-    rig.store.append_aggregates([TargetSecond(int(T0) + 2, "canary", 50, 50, 0)])  # too late
+    rig.store.append_aggregates([TargetSecond(int(T0) + 2, "canary", 50, 1, 49)])  # too late
     rig.clock.now += 1
     rig.observe(1, per_second=10, errors=0)
     verdict = await rig.controller.tick()
     error = next(m for m in verdict.metrics if m.metric == "error_rate")
-    assert (error.canary_requests, error.canary_events) == (60, 0)  # seconds T0+1 .. T0+6
+    # seconds T0+1 .. T0+6 as settled, and the late row of T0+2 folded in once, not lost
+    assert (error.canary_requests, error.canary_events) == (60 + 50, 1)
+    rig.clock.now += 1
+    rig.observe(1, per_second=10, errors=0)
+    error = next(m for m in (await rig.controller.tick()).metrics if m.metric == "error_rate")
+    assert (error.canary_requests, error.canary_events) == (120, 1)  # never folded twice
+
+
+@pytest.mark.anyio
+async def test_a_process_whose_rows_arrive_late_still_moves_the_evidence(rig):
+    """Two gateway processes; one keeps its rows through a store outage and flushes them once
+    the store is back (issue 11: no request lost from the controller's view). Its canary
+    errors, all in late rows, roll the canary back; without folding, the on-time process's
+    healthy rows would never breach."""
+    await rig.service.apply(Start())
+    kept: list[TargetSecond] = []
+    for _ in range(20):
+        rig.clock.now += 1
+        rig.observe(1, per_second=10, errors=0)  # process A, on time and healthy
+        second = int(rig.clock.now) - 1
+        kept += [TargetSecond(second, "canary", 10, 5, 5, started=10),  # process B: 50 %
+                 TargetSecond(second, "baseline", 100, 1, 99, started=100)]  # fmt: skip
+        verdict = await rig.controller.tick()
+        assert verdict.verdict != "breach"
+    rig.store.append_aggregates(kept)  # B's store is back: every row is late
+    rig.clock.now += 1
+    rig.observe(1, per_second=10, errors=0)
+    verdict = await rig.controller.tick()
+    error = next(m for m in verdict.metrics if m.metric == "error_rate")
+    assert error.canary_events == 19 * 5  # B's rows of the stage's 19 whole seconds
+    assert verdict.verdict == "breach"
+    assert rig.history()[-1] == ("auto_rollback", "rolled_back", 0)
 
 
 @pytest.mark.anyio
@@ -135,6 +166,24 @@ async def test_a_new_leader_rebuilds_the_same_evidence(rig):
     rig.clock.now += 40
     rig.observe(40, per_second=10, errors=0, baseline_errors=2)
     first = await rig.controller.tick()
+    await rig.controller.release()
+    successor = await rig.make_controller("ctl-2").tick()
+    assert successor.to_dict() == first.to_dict()
+
+
+@pytest.mark.anyio
+async def test_a_new_leader_folds_late_rows_where_the_old_one_did(rig):
+    await rig.service.apply(Start())
+    rig.clock.now += 10
+    rig.observe(10, per_second=10, errors=0, baseline_errors=2)
+    await rig.controller.tick()
+    rig.store.append_aggregates([TargetSecond(int(T0) + 3, "canary", 40, 1, 39, started=40),
+                                 TargetSecond(int(T0) + 4, "baseline", 400, 3, 397)])  # fmt: skip
+    rig.clock.now += 10
+    rig.observe(10, per_second=10, errors=0, baseline_errors=2)
+    first = await rig.controller.tick()
+    error = next(m for m in first.metrics if m.metric == "error_rate")
+    assert (error.canary_requests, error.canary_events) == (19 * 10 + 40, 1)
     await rig.controller.release()
     successor = await rig.make_controller("ctl-2").tick()
     assert successor.to_dict() == first.to_dict()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gateway.aggregate import Aggregator, TargetSecond
+from gateway.aggregate import Aggregator, LatencyHistogram, TargetSecond
 from rollout.judge.judge import Judge, JudgeConfig
 from rollout.judge.tracker import StageTracker
 from rollout.machine import RolloutState, Status
@@ -90,3 +90,61 @@ def test_the_tracker_catches_up_in_chunks_and_restarts_on_a_new_stage(tmp_path):
     advanced = RolloutState(Status.PROGRESSING, 10, 1, None, 1000.0, 1150.0)
     fresh = tracker.catch_up(store, advanced, 1200.0, 1.5)
     assert fresh is not judge and fresh.first_second == 1151 and fresh.stage_index == 1
+
+
+# late rows -------------------------------------------------------------------------------------
+
+
+def late_row(second: int, series: str, **fields) -> TargetSecond:
+    return TargetSecond(second, series, **fields)
+
+
+def test_folded_late_rows_are_one_more_observation_each_and_only_of_this_stage():
+    judge = Judge(JudgeConfig(), 0, STAGE)
+    for s in range(STAGE, STAGE + 10):
+        judge.step(
+            s,
+            {
+                "canary": late_row(s, "canary", requests=10, successes=10),
+                "baseline": late_row(s, "baseline", requests=90, errors=1, successes=89),
+            },
+        )
+    chunk = [
+        (STAGE - 1, {"canary": late_row(STAGE - 1, "canary", requests=50, errors=50)}),
+        (STAGE + 3, {"canary": late_row(STAGE + 3, "canary", requests=10, errors=4)}),
+        (STAGE + 4, {"canary": late_row(STAGE + 4, "canary", requests=10, errors=3)}),
+    ]
+    assert judge.fold(chunk) == 2  # the second before the stage is not its evidence
+    error = judge.shares["error_rate"]
+    assert (error.canary_events, error.canary_exposure) == (7, 120)
+    assert judge.last_second == STAGE + 9  # folding judges no new second
+
+
+def test_a_slow_request_of_a_process_gone_quiet_counts_once_when_its_rows_come_late():
+    """In flight past the line when its process stopped flushing (counted then, on time), it
+    completes during the outage: the late rows count it again, which only pays back what went
+    missing from the on-time second after (rollout.judge.counts), so it is counted once."""
+    judge = Judge(JudgeConfig(slow_ms=1000.0), 0, STAGE)
+
+    def canary(s, **fields):
+        return {"canary": late_row(s, "canary", **fields)}
+
+    hist = LatencyHistogram.from_dict
+    arrival, age = STAGE + 5, LatencyHistogram.index_of
+    for s in range(STAGE, STAGE + 10):
+        if s == arrival:  # arrives at +5.2: 0.8 s old at +6, 1.8 s old at +7 (over the line)
+            rows = canary(s, started=1, inflight=hist({str(age(800.0)): 1}))
+        elif s == arrival + 1:
+            rows = canary(s, inflight=hist({str(age(1800.0)): 1}))
+        else:
+            rows = {}  # from +7 the process is quiet: its rows are late
+        judge.step(s, rows)
+    slow = judge.shares["slow_share"]
+    assert slow.canary_events == 1  # crossed at +6, seen in flight
+    late = [(arrival + 2, canary(arrival + 2, inflight=hist({str(age(2800.0)): 1}))),
+            (arrival + 3, canary(arrival + 3, requests=1, successes=1,
+                                 latency=hist({str(age(3300.0)): 1})))]  # fmt: skip
+    judge.fold(late)
+    assert slow.canary_events == 1  # not twice
+    judge.step(STAGE + 10, {})
+    assert slow.canary_events == 1

@@ -99,3 +99,35 @@ def test_batch_and_scalar_detectors_agree_to_rounding():
             one.update(share_log_lr(float(x[lane]), float(t[lane]), pi[lane],
                                     BREACH_MIXTURE.log_ratios), 1e-3)  # fmt: skip
     assert list(batch.value()) == pytest.approx([one.value() for one in scalars], rel=1e-12)
+
+
+def test_detector_keeps_its_budget_when_part_of_each_second_is_folded_in_late():
+    """The late-rows argument (rollout.judge.judge, docs/judge.md): a grouping of requests into
+    observations that does not depend on their outcomes keeps every factor an e-value. Each
+    lane splits every second's requests at random (a process whose flushes fail) and folds the
+    late parts in, one observation per late second with weight 0, in bursts every 25 s."""
+    rng = np.random.default_rng(1)
+    lanes, w0, scale = 20_000, 0.8, 50.0
+    log_rho = BREACH_MIXTURE.log_ratios
+    detector = EDetector(BREACH_MIXTURE, w0, (lanes,))
+    kept: list[tuple[np.ndarray, ...]] = []
+
+    def observe(x, y, n, m, v):
+        pi = np.where(n + m > 0, n / np.maximum(n + m, 1), 0.0)
+        detector.update(share_log_lr(x, x + y, pi, log_rho), v)
+
+    for s in range(1, 201):
+        n, m = rng.poisson(2.0, lanes), rng.poisson(8.0, lanes)
+        late_n, late_m = rng.binomial(n, 0.3), rng.binomial(m, 0.3)  # before any outcome
+        x_late, y_late = rng.binomial(late_n, 0.1), rng.binomial(late_m, 0.1)
+        x, y = rng.binomial(n - late_n, 0.1), rng.binomial(m - late_m, 0.1)
+        observe(x, y, n - late_n, m - late_m, (1 - w0) * restart_weight(s, scale))
+        kept.append((x_late, y_late, late_n, late_m))
+        if s % 25 == 0:
+            for chunk in kept:
+                observe(*chunk, 0.0)
+            kept = []
+    to_come = (1 - w0) * restart_weight_sum(201, 10**9, scale)
+    mean = float(np.mean(detector.value())) + to_come
+    assert mean <= 1.0 + 4 * float(np.std(detector.value())) / math.sqrt(lanes)
+    assert float(np.mean(detector.value() >= 100)) <= 0.01  # Ville: P(E >= 100) <= 1/100

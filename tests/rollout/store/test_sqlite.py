@@ -155,6 +155,22 @@ def test_rows_arriving_after_their_second_was_settled_are_kept_apart(path):
     assert [r.requests for r in store.settled_series(101, 102)] == [3]
 
 
+def test_late_rows_are_stamped_with_the_horizon_and_handed_out_once_per_range(path):
+    store = SqliteStore(path)
+    store.settled_series(100, 101)  # horizon 101: second 100 is settled
+    store.append_aggregates([row(100, "canary", 10, 10, 5.0), row(100, "canary", 2, 0, 5.0),
+                             row(100, "baseline", 9, 0, 5.0)])  # fmt: skip
+    store.settled_series(101, 103)  # horizon 103
+    store.append_aggregates([row(101, "canary", 4, 1, 5.0), row(103, "canary", 1, 0, 5.0)])
+    assert store.late_series(0, 101) == []  # nothing was folded before 101
+    late = store.late_series(101, 103)  # fold seconds 101 and 102
+    seen = [(r.fold_second, r.row.second, r.row.target, r.row.requests, r.row.errors) for r in late]
+    assert seen == [(101, 100, "baseline", 9, 0), (101, 100, "canary", 12, 10)]
+    assert [(r.fold_second, r.row.second) for r in store.late_series(103, 104)] == [(103, 101)]
+    assert store.settled_series(103, 104)[0].requests == 1  # 103 was not settled yet: on time
+    assert [r.requests for r in store.settled_series(100, 102)] == []  # never in the series
+
+
 def test_older_files_get_the_new_columns(path):
     import sqlite3
 
