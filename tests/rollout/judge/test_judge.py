@@ -7,8 +7,6 @@ import pytest
 
 from gateway.aggregate import Aggregator, LatencyHistogram, TargetSecond
 from rollout.judge.judge import Judge, JudgeConfig
-from rollout.judge.tracker import StageTracker
-from rollout.machine import RolloutState, Status
 
 STAGE = 1000
 
@@ -74,22 +72,6 @@ def test_seconds_must_come_in_order():
     judge = Judge(JudgeConfig(), 0, STAGE)
     with pytest.raises(ValueError, match="expects second 1000"):
         judge.step(STAGE + 1, {})
-
-
-def test_the_tracker_catches_up_in_chunks_and_restarts_on_a_new_stage(tmp_path):
-    from rollout.store.sqlite import SqliteStore
-
-    store = SqliteStore(str(tmp_path / "s.db"))
-    store.append_aggregates([TargetSecond(s, "canary", 1, 0, 1) for s in range(1001, 1100)])
-    tracker = StageTracker(JudgeConfig(), chunk_seconds=40)
-    state = RolloutState(Status.PROGRESSING, 5, 0, None, 1000.0, 1000.0)
-    assert tracker.catch_up(store, state, 1200.0, 1.5).last_second == 1040
-    assert tracker.catch_up(store, state, 1200.0, 1.5).last_second == 1080
-    judge = tracker.catch_up(store, state, 1200.0, 1.5)
-    assert judge.shares["error_rate"].canary_exposure == 99  # every row once, none twice
-    advanced = RolloutState(Status.PROGRESSING, 10, 1, None, 1000.0, 1150.0)
-    fresh = tracker.catch_up(store, advanced, 1200.0, 1.5)
-    assert fresh is not judge and fresh.first_second == 1151 and fresh.stage_index == 1
 
 
 # late rows -------------------------------------------------------------------------------------
