@@ -10,6 +10,7 @@ from gateway.routing import (
     CANARY,
     LEGACY,
     Decision,
+    Reason,
     RoutingPolicy,
     bucket,
     choose,
@@ -129,15 +130,15 @@ def test_decision_is_replayable():
 # baseline series --------------------------------------------------------------------------
 
 BASELINE_CASES = [
-    ("hash-routed legacy is baseline", Decision("legacy", "hash", 70), 5, "all", True),
-    ("canary is never baseline", Decision("canary", "hash", 2), 5, "all", False),
-    ("no identity is never baseline", Decision("legacy", "no_identity"), 5, "all", False),
-    ("deny list is never baseline", Decision("legacy", "deny_list"), 5, "all", False),
-    ("pinned path is never baseline", Decision("legacy", "pinned"), 5, "all", False),
-    ("forced is never baseline", Decision("legacy", "forced"), 5, "all", False),
-    ("same-size cohort: bucket p", Decision("legacy", "hash", 5), 5, "same_size", True),
-    ("same-size cohort: bucket 2p-1", Decision("legacy", "hash", 9), 5, "same_size", True),
-    ("same-size cohort: bucket 2p is out", Decision("legacy", "hash", 10), 5, "same_size", False),
+    ("hash-routed legacy is baseline", Decision(LEGACY, Reason.HASH, 70), 5, "all", True),
+    ("canary is never baseline", Decision(CANARY, Reason.HASH, 2), 5, "all", False),
+    ("no identity is never baseline", Decision(LEGACY, Reason.NO_IDENTITY), 5, "all", False),
+    ("deny list is never baseline", Decision(LEGACY, Reason.DENY_LIST), 5, "all", False),
+    ("pinned path is never baseline", Decision(LEGACY, Reason.PINNED), 5, "all", False),
+    ("forced is never baseline", Decision(LEGACY, Reason.FORCED), 5, "all", False),
+    ("same-size cohort: bucket p", Decision(LEGACY, Reason.HASH, 5), 5, "same_size", True),
+    ("same-size cohort: bucket 2p-1", Decision(LEGACY, Reason.HASH, 9), 5, "same_size", True),
+    ("same-size cohort: 2p is out", Decision(LEGACY, Reason.HASH, 10), 5, "same_size", False),
 ]
 
 
