@@ -9,6 +9,17 @@ line (`gateway.request`, or `gateway.canary_failover` for the failed attempt).
 A failed canary attempt is an outcome of its own: it counts as a canary error in the aggregate
 and the metrics (DESIGN.md "Proxying": failover counts as a canary error), and the request it
 belonged to is recorded again when legacy has answered.
+
+Series: routing decides once which aggregate series a request counts in (`routing.series_of`:
+`legacy` plus `baseline` for hash-routed legacy traffic), and the `Outcome` carries them. A
+failover's legacy leg counts in `legacy` only: it was not routed by the hash, so it is never
+baseline.
+
+In flight: the proxy departs every routed request (`Recorder.depart`: counted in `started`,
+tracked by the aggregator until it lands) and its outcome lands it; the failed canary attempt
+lands it too (the canary's part is over), and the proxy lands it once more in a `finally`
+(idempotent), so a request that ends any other way (cancelled) never stays in flight. A body
+the client did not finish never reaches routing, so it is never departed.
 """
 
 from __future__ import annotations
@@ -19,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.asgi import Headers
-from gateway.aggregate import Aggregator
+from gateway.aggregate import Aggregator, Flight
 from gateway.metrics import GatewayMetrics
-from gateway.routing import Decision, Target
+from gateway.routing import Decision, Series, Target, only
 
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the answer was complete
 CLIENT_CLOSED_KIND = "client_closed"  # the client's doing: not an upstream error
@@ -40,6 +51,8 @@ class Incoming:
     started: float  # time.perf_counter() when the request arrived
     decision: Decision
     percent: int  # the live canary percent the decision was made with
+    series: tuple[Series, ...] = ()  # `routing.series_of(decision, ...)`; empty: the target's
+    flight: Flight | None = None  # `Recorder.depart`: tracked in flight until it lands
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,8 @@ class Outcome:
     method: str
     path: str
     failed_over: bool = False  # a canary attempt that failed; the request went on to legacy
+    series: tuple[Series, ...] = ()  # the aggregate series it counts in; empty: the target's
+    flight: Flight | None = None  # lands when this outcome is recorded
 
     @classmethod
     def of(
@@ -66,11 +81,17 @@ class Outcome:
         since: float | None = None,
         failed_over: bool = False,
     ) -> Outcome:
-        """The outcome as of now; latency counts from `since` (an attempt) or the arrival."""
+        """The outcome as of now; latency counts from `since` (an attempt) or the arrival.
+
+        Served where routing sent it: the routed series, and it lands the flight. Served by
+        legacy after a failover: `legacy` only, and nothing to land (the attempt landed it).
+        """
         started = incoming.started if since is None else since
+        routed = target == incoming.decision.target
         return cls(
             target, status, time.perf_counter() - started, error_kind, incoming.decision,
             incoming.percent, incoming.request_id, incoming.method, incoming.path, failed_over,
+            incoming.series if routed else only(target), incoming.flight if routed else None,
         )  # fmt: skip
 
     @property
@@ -96,12 +117,26 @@ class Recorder:
         self.clock = clock
         self.access_log = access_log
 
+    def depart(self, series: tuple[Series, ...]) -> Flight:
+        """A routed request is on its way: counted in `started`, tracked in flight."""
+        return self.aggregator.depart(series, self.clock())
+
+    def land(self, flight: Flight | None) -> None:
+        """It is no longer in flight (idempotent; the proxy's `finally` calls it again)."""
+        if flight is not None and not flight.landed:
+            self.aggregator.land(flight, self.clock())
+
     def record(self, outcome: Outcome) -> None:
         target, status, kind = outcome.target, outcome.status, outcome.error_kind
-        self.aggregator.record(target, status, outcome.latency_ms, self.clock())
+        now = self.clock()
+        if outcome.flight is not None:
+            self.aggregator.land(outcome.flight, now)
+        series = outcome.series or only(target)
+        self.aggregator.record(target, status, outcome.latency_ms, now, series)
         if kind is not None and kind != CLIENT_CLOSED_KIND:
             self.metrics.upstream_error(target, kind)
-        self.metrics.observe(target, status, outcome.latency_seconds)
+        for name in series:  # /metrics shows the baseline too (target="baseline")
+            self.metrics.observe(name, status, outcome.latency_seconds)
         if outcome.failed_over:
             self.logger.warning(
                 "gateway.canary_failover", request_id=outcome.request_id, kind=kind,

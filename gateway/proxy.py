@@ -2,7 +2,8 @@
 
 read the body (within the limit) -> find the identity -> `routing.choose` -> send upstream ->
 stream the answer back chunk by chunk -> record one `Outcome` (`gateway.outcome`: aggregate,
-metrics, one log line).
+metrics, one log line). From routing until its outcome is recorded a request is in flight
+(`gateway.outcome` says why and how it always lands).
 
 Failover: a canary request that never reached the canary (connect error or connect timeout) is
 sent to legacy and counted as a canary error; after a canary 5xx it is retried on legacy only on
@@ -19,7 +20,7 @@ from gateway.errors import BodyTooLarge, GatewayError
 from gateway.headers import client_response_headers, request_id_from, upstream_request_headers
 from gateway.outcome import CLIENT_CLOSED, CLIENT_CLOSED_KIND, Incoming, Outcome
 from gateway.respond import send_json_error
-from gateway.routing import CANARY, LEGACY, Target, choose
+from gateway.routing import CANARY, LEGACY, Target, choose, series_of
 from gateway.runtime import Runtime
 from gateway.upstream import UpstreamResponse
 
@@ -42,7 +43,10 @@ class Proxy:
         self._force_header = s.force_header.encode("latin-1") if s.force_header_enabled else None
         self._bases = {LEGACY: s.legacy_url, CANARY: s.canary_url}
         self._target_header = s.target_header_enabled
+        self._baseline_buckets = s.baseline_buckets
         self._record = runtime.recorder.record
+        self._depart = runtime.recorder.depart
+        self._land = runtime.recorder.land
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -67,9 +71,10 @@ class Proxy:
         decision = choose(
             user_id, state.percent, self.rt.policy, salt=state.salt, path=path, forced=forced,
         )  # fmt: skip
+        series = series_of(decision, state.percent, self._baseline_buckets)
         incoming = Incoming(
             scope["method"], path, _target_path(scope), scope["headers"], request_id, body,
-            started, decision, state.percent,
+            started, decision, state.percent, series,
         )  # fmt: skip
         up_headers = upstream_request_headers(
             scope["headers"],
@@ -77,7 +82,11 @@ class Proxy:
             scheme=scope.get("scheme", "http"),
             request_id=request_id,
         )
-        await self._serve(decision.target, incoming, up_headers, send)
+        incoming.flight = self._depart(series)  # nothing between here and the `try`
+        try:
+            await self._serve(decision.target, incoming, up_headers, send)
+        finally:
+            self._land(incoming.flight)  # whatever happened (cancelled too), no longer in flight
 
     def _scan_headers(self, headers: Headers) -> dict[bytes, bytes]:
         wanted = (self._uid_header, self._force_header, b"x-request-id", b"content-length",

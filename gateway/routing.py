@@ -7,6 +7,12 @@ whole digest like the original in-app router, for teams migrating from it (never
 
 Canary iff `bucket < percent`, so the canary set only grows as the percent grows (monotone).
 
+The baseline (`in_baseline`) is what the rollout judge compares the canary with: legacy requests
+routed by the hash at the same time, never overrides or no-identity traffic (those users were
+not drawn at random). `all` takes every hash-routed legacy request (most power: at 5 % the
+baseline has 19x the canary's traffic); `same_size` only buckets `[p, 2p)`, a cohort as large
+as the canary's. Buckets already include the rollout's salt, so both follow it.
+
 `choose()` applies the overrides before the hash, in this order (first match wins):
 1. pinned path (a path prefix that only one side can serve),
 2. the force header (testers; only when enabled in settings),
@@ -41,6 +47,16 @@ class Reason(StrEnum):
     ALLOW_LIST = "allow_list"
     NO_IDENTITY = "no_identity"
     HASH = "hash"
+
+
+class Series(StrEnum):
+    """The per-second aggregate series (store rows, the `target` label in /metrics): where
+    requests went (the `Target` values) and `baseline`, the hash-routed legacy requests the
+    rollout judge compares the canary with (`series_of`)."""
+
+    LEGACY = "legacy"
+    CANARY = "canary"
+    BASELINE = "baseline"
 
 
 # Module-level names for the members: on Python 3.11 `Target.CANARY` is a class-attribute lookup
@@ -92,6 +108,34 @@ class RoutingPolicy:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                 return target
         return None
+
+
+BASELINE_BUCKETS = ("all", "same_size")
+_ONLY: dict[Target, tuple[Series, ...]] = {
+    Target.LEGACY: (Series.LEGACY,),
+    Target.CANARY: (Series.CANARY,),
+}
+_LEGACY_AND_BASELINE = (Series.LEGACY, Series.BASELINE)
+
+
+def in_baseline(decision: Decision, percent: int, buckets: str = "all") -> bool:
+    """Does this request count in the `baseline` series (besides `legacy`)?"""
+    if decision.target != LEGACY or decision.reason != Reason.HASH or decision.bucket is None:
+        return False
+    return buckets == "all" or percent <= decision.bucket < 2 * percent
+
+
+def series_of(decision: Decision, percent: int, buckets: str = "all") -> tuple[Series, ...]:
+    """The aggregate series a request routed by `decision` counts in (computed once, at
+    routing). A failover's legacy leg is not routed by the hash: it counts in `only(LEGACY)`."""
+    if in_baseline(decision, percent, buckets):
+        return _LEGACY_AND_BASELINE
+    return _ONLY[decision.target]
+
+
+def only(target: Target) -> tuple[Series, ...]:
+    """The series of a request served by `target` outside the hash: just its own."""
+    return _ONLY[target]
 
 
 def choose(

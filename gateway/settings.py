@@ -49,6 +49,8 @@ class GatewaySettings(ServiceSettings):
     canary_percent: int = Field(0, ge=0, le=100)
     salt: str | None = Field(None, max_length=128)
     hash_variant: Literal["prefix8", "full"] = "prefix8"
+    # Which hash-routed legacy buckets form the judge's `baseline` series (gateway.routing).
+    baseline_buckets: Literal["all", "same_size"] = "all"
     identity_sources: Annotated[tuple[str, ...], NoDecode] = IDENTITY_SOURCES
     user_id_header: str = "x-user-id"
     user_id_max_length: int = Field(128, ge=1, le=4096)

@@ -4,8 +4,11 @@
 `history [--limit]` talk HTTP (httpx) to `--url` (env `ROLLOUT_ADMIN_URL`) with the bearer
 token from `GATEWAY_ADMIN_TOKEN`. `controller` runs the rollout controller as its own process
 against `ROLLOUT_STORE_URL` until SIGTERM/SIGINT (useful when gateways run with
-`run_controller` off, or to keep judging while no gateway is up). Exit codes: 0 ok, 1 the API
-refused (its JSON error is printed), 2 the gateway could not be reached.
+`run_controller` off, or to keep judging while no gateway is up). `export` writes a rollout's
+per-second series from the store (ROLLOUT_STORE_URL) as JSON lines and `replay` re-runs the
+judge over such a file, optionally with other settings (`--set ROLLOUT_ALPHA=0.01`): see
+rollout.replay. Exit codes: 0 ok, 1 the API refused (its JSON error is printed) or the
+export/replay failed, 2 the gateway could not be reached or a setting is invalid.
 """
 
 from __future__ import annotations
@@ -57,6 +60,13 @@ def build_parser(default_url: str) -> argparse.ArgumentParser:
         "--limit", type=int, default=20
     )
     sub.add_parser("controller", help="run the controller process (ROLLOUT_* settings)")
+    export = sub.add_parser("export", help="write a rollout's per-second series (JSON lines)")
+    export.add_argument("--rollout", type=int, help="rollout id (default: current or last)")
+    export.add_argument("-o", "--output", required=True, help="file to write")
+    replay = sub.add_parser("replay", help="re-run the judge over an export")
+    replay.add_argument("file")
+    replay.add_argument("--set", action="append", default=[], metavar="ROLLOUT_X=VALUE",
+                        help="override a setting for the replay (repeatable)")  # fmt: skip
     return parser
 
 
@@ -69,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(cli.admin_url).parse_args(argv)
     if args.command == "controller":
         return run_controller()
+    if args.command in ("export", "replay"):
+        from rollout.replay_cli import run_export, run_replay
+
+        return run_export(args) if args.command == "export" else run_replay(args)
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:
         with httpx.Client(base_url=args.url, timeout=10.0, headers=_auth(cli)) as client:

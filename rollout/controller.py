@@ -1,14 +1,16 @@
-"""The controller: every check interval, judge the canary and feed the verdict to the machine.
+"""The controller: after every flush, judge the canary and feed the verdict to the machine.
 
 Only the holder of the store's lease acts, so with several gateway processes (and perhaps an
 `ion-rollout controller` process) exactly one controller decides; the others keep trying and
-take over within one lease TTL when the holder dies. Windows are built for target `canary`
-from the store's per-second aggregates, `now - window .. now`, but never reach back before the
-current rollout started: a new rollout is not judged on the previous one's failures.
+take over within one lease TTL when the holder dies. The judge (rollout.judge) sees the stage's
+settled seconds, each read once: counts accumulate since the stage began, never before it.
 
-The verdict is stored (every process's `GET /admin/rollout` shows it) and applied through the
-service, so breach -> breach action at once, warn -> notified once per window, healthy and soaked
--> advance only with auto_advance (all decided by the pure machine).
+It ticks every flush interval (<= 1 s), so a breach is acted on within one flush of the
+second whose rows pushed the evidence over its level being settled (`settle_seconds` after it
+ended). The verdict is stored (every process's `GET /admin/rollout` shows it) and applied
+through the service: breach -> breach action at once (the shared-breach action when canary
+and baseline are both past a guard), warn -> notified at most every `warn_repeat_seconds`,
+healthy and soaked -> advance only with auto_advance (all decided by the pure machine).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from common.logging import get_logger
-from gateway.routing import Target
+from rollout.judge.evidence import Verdict, failed_read
+from rollout.judge.judge import JudgeConfig
+from rollout.judge.tracker import StageTracker
 from rollout.machine import Observed, RolloutState, Status
 from rollout.metrics import RolloutMetrics
-from rollout.policy import MetricRule, Verdict, WindowStats, assess, failed_read
 from rollout.service import RolloutService
 from rollout.store import RolloutStore, StoreError
 
@@ -36,26 +39,24 @@ class Controller:
         self,
         store: RolloutStore,
         service: RolloutService,
-        rules: Sequence[MetricRule],
-        min_samples: int,
+        config: JudgeConfig,
         *,
         clock: Callable[[], float],
         holder: str | None = None,
         lease_ttl_seconds: float = 15.0,
-        check_interval_seconds: float = 5.0,
+        interval_seconds: float = 1.0,
+        settle_seconds: float = 1.5,
         metrics: RolloutMetrics | None = None,
-        target: Target = Target.CANARY,
     ) -> None:
         self.store = store
         self.service = service
-        self.rules = tuple(rules)
-        self.min_samples = min_samples
         self.clock = clock
         self.holder = holder or default_holder()
         self.lease_ttl_seconds = lease_ttl_seconds
-        self.check_interval_seconds = check_interval_seconds
+        self.interval_seconds = interval_seconds
+        self.settle_seconds = settle_seconds
         self.metrics = metrics or service.metrics
-        self.target = target
+        self.tracker = StageTracker(config)
         self.leader = False
         self._log = get_logger("rollout.controller")
 
@@ -63,9 +64,11 @@ class Controller:
         """One check: None when not the leader or nothing is being rolled out."""
         now = self.clock()
         if not await self._hold_lease(now):
+            self.tracker.reset()  # another leader may move the stage on; rebuild when back
             return None
         stored = await asyncio.to_thread(self.store.read)
         if stored.state.status not in (Status.PROGRESSING, Status.PAUSED):
+            self.tracker.reset()
             return None
         verdict = await asyncio.to_thread(self.observe, stored.state, now)
         self.metrics.observe_verdict(verdict)
@@ -74,21 +77,12 @@ class Controller:
         return verdict
 
     def observe(self, state: RolloutState, now: float) -> Verdict:
-        """Read one window per distinct rule window and assess them (sync; store I/O).
-
-        A window is the last `w` whole seconds, `[now - w, now)`: the current second is still
-        filling in every process and would only add noise.
-        """
-        until = int(now)
-        floor = int(state.started_at) if state.started_at is not None else 0
+        """Feed the judge the seconds settled since the last tick and read its verdict."""
         try:
-            stats: dict[int, WindowStats] = {
-                w: self.store.window(self.target, max(until - w, floor), until)
-                for w in {rule.window_seconds for rule in self.rules}
-            }
+            judge = self.tracker.catch_up(self.store, state, now, self.settle_seconds)
         except StoreError as exc:
             return failed_read(f"store unreadable: {exc}", now)
-        return assess(stats, self.rules, self.min_samples, at=now)
+        return judge.verdict(now)
 
     async def run(self) -> None:
         """Tick forever; a failed tick is logged and retried on the next interval."""
@@ -99,7 +93,7 @@ class Controller:
                 raise
             except Exception as exc:
                 self._log.warning("rollout.controller_tick_failed", error=repr(exc))
-            await asyncio.sleep(self.check_interval_seconds)
+            await asyncio.sleep(self.interval_seconds)
 
     async def release(self) -> None:
         if self.leader:

@@ -42,7 +42,6 @@ from rollout.dashboard.routes import Dashboard
 from rollout.machine import Status
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
-from rollout.policy import MetricRule, rules_from_settings
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
 from rollout.store import RolloutStore, StoreBusy, StoredState, open_store
@@ -83,6 +82,7 @@ class GatewayRollout:
         self._state = RoutingState(0)
         self._status = Status.IDLE
         self._last_read: float | None = None
+        self._rollout_started_at: float | None = None
         self._unreadable_since: float | None = None
         self._read_started: float | None = None  # time.monotonic() of the read in flight
         self._read_seconds = 0.0  # how long the last state read took
@@ -193,7 +193,7 @@ class GatewayRollout:
     async def flush_once(self) -> None:
         if self._aggregator is None:
             return
-        rows = self._aggregator.drain()
+        rows = self._aggregator.drain(self.clock())
         if not rows:
             return
         try:
@@ -203,8 +203,12 @@ class GatewayRollout:
             self._log.warning("rollout.flush_failed", error=repr(exc), rows=len(rows))
 
     async def prune_once(self) -> int:
-        keep = max(self.settings.retention_seconds, *(r.window_seconds for r in self._rules()))
-        return await asyncio.to_thread(self._opened().prune, int(self.clock()) - keep)
+        """Drop rows older than the retention, never those of the current or last rollout:
+        a new leader rebuilds the judge from them and `ion-rollout export` writes them."""
+        before = int(self.clock()) - self.settings.retention_seconds
+        if self._rollout_started_at is not None:
+            before = min(before, int(self._rollout_started_at))
+        return await asyncio.to_thread(self._opened().prune, before)
 
     def _apply(self, stored: StoredState) -> None:
         now = self.clock()
@@ -218,6 +222,7 @@ class GatewayRollout:
             self._state = RoutingState(state.percent, state.salt, stored.version)
             self._log.info("rollout.routing_changed", percent=state.percent, state=state.status)
         self._status = state.status
+        self._rollout_started_at = state.started_at
         self.metrics.observe_state(state, now)
 
     def _mark_unreadable(self, exc: Exception) -> None:
@@ -242,9 +247,6 @@ class GatewayRollout:
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coro, name=f"rollout.{name}"))
-
-    def _rules(self) -> tuple[MetricRule, ...]:
-        return rules_from_settings(self.settings)
 
     def _build_service(self, store: RolloutStore) -> RolloutService:
         assert self._notifier is not None

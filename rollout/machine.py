@@ -11,9 +11,11 @@ Decisions, so nobody has to guess:
 - `rollback` is valid from progressing, paused and completed (an emergency rollback from 100 %
   is exactly when it matters); an emergency rollback is the same verb, flagged in the history.
 - A controller verdict is only acted on while progressing; in any other state it is a no-op
-  (the controller may race an operator). Breach applies the configured breach action; warn
-  notifies at most once per window; healthy advances only when auto_advance is on and the stage
-  has soaked long enough. Not-enough-data and failed reads do nothing.
+  (the controller may race an operator). Breach applies the configured breach action (the
+  shared-breach action, pause by default, when canary and baseline are both past an absolute
+  guard: not the canary's fault); warn notifies at most every `warn_repeat_seconds`; healthy
+  advances only when auto_advance is on and the stage has soaked long enough. Not-enough-data
+  and failed reads do nothing.
 
 The machine performs nothing: it returns effects (`Record` a history row, `Notify` a webhook,
 `Count` a metric) for the service to apply, argo style.
@@ -26,8 +28,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, TypeAlias, assert_never
 
+from rollout.judge.evidence import Verdict, VerdictKind
 from rollout.plan import Plan
-from rollout.policy import Verdict, VerdictKind
 
 
 class Status(StrEnum):
@@ -147,13 +149,21 @@ Transition: TypeAlias = tuple[RolloutState, list[Effect]]
 
 class Machine:
     def __init__(
-        self, plan: Plan, *, breach_action: str = "rollback", auto_advance: bool = False
+        self,
+        plan: Plan,
+        *,
+        breach_action: str = "rollback",
+        auto_advance: bool = False,
+        shared_breach_action: str = "pause",
+        warn_repeat_seconds: float = 300.0,
     ) -> None:
-        if breach_action not in BREACH_ACTIONS:
-            raise ValueError(f"breach_action must be one of {BREACH_ACTIONS}")
+        if breach_action not in BREACH_ACTIONS or shared_breach_action not in BREACH_ACTIONS:
+            raise ValueError(f"breach actions must be one of {BREACH_ACTIONS}")
         self.plan = plan
         self.breach_action = breach_action
+        self.shared_breach_action = shared_breach_action
         self.auto_advance = auto_advance
+        self.warn_repeat_seconds = warn_repeat_seconds
 
     def transition(self, state: RolloutState, event: Event, now: float) -> Transition:
         match event:
@@ -220,11 +230,18 @@ class Machine:
 
     def _on_breach(self, state: RolloutState, verdict: Verdict, now: float) -> Transition:
         reason = verdict.reason()
-        details = {"verdict": verdict.to_dict(), "breach_action": self.breach_action}
-        if self.breach_action == "pause":
+        action = self.shared_breach_action if verdict.shared else self.breach_action
+        details = {"verdict": verdict.to_dict(), "breach_action": action}
+        new, effects = self._breach_move(state, action, reason, details, now)
+        return new, [_with_evidence(e, verdict) for e in effects]
+
+    def _breach_move(
+        self, state: RolloutState, action: str, reason: str, details: dict[str, Any], now: float
+    ) -> Transition:
+        if action == "pause":
             new = replace(state, status=Status.PAUSED, reason=reason)
             return new, _moved("auto_pause", "controller", reason, new, details, kind="pause")
-        if self.breach_action == "step_back" and state.stage_index:
+        if action == "step_back" and state.stage_index:
             index = state.stage_index - 1
             new = replace(
                 state, stage_index=index, percent=self.plan.percent_at(index), entered_at=now
@@ -234,14 +251,12 @@ class Machine:
         return self._roll_back(state, "controller", reason, details, now, verb="auto_rollback")
 
     def _on_warn(self, state: RolloutState, verdict: Verdict, now: float) -> Transition:
-        warned = verdict.worst(VerdictKind.WARN)
-        window = max(m.window_seconds for m in warned) if verdict.metrics else 0
-        if state.warned_at is not None and now - state.warned_at < window:
+        if state.warned_at is not None and now - state.warned_at < self.warn_repeat_seconds:
             return state, []
         reason = verdict.reason()
         new = replace(state, warned_at=now)
         record = Record("warn", "controller", reason, {"verdict": verdict.to_dict()})
-        return new, [record, Notify("warn", _payload(new, reason))]
+        return new, [record, _with_evidence(Notify("warn", _payload(new, reason)), verdict)]
 
     # shared moves ---------------------------------------------------------------------------
 
@@ -294,6 +309,15 @@ class Machine:
 def _require(state: RolloutState, verb: str, *allowed: Status) -> None:
     if state.status not in allowed:
         raise InvalidTransition(state.status, verb)
+
+
+def _with_evidence(effect: Effect, verdict: Verdict) -> Effect:
+    """The webhook carries the evidence too: each deciding check, and the whole verdict."""
+    if not isinstance(effect, Notify):
+        return effect
+    deciding = verdict.worst(verdict.verdict)
+    extra = {"evidence": "; ".join(m.describe() for m in deciding), "verdict": verdict.to_dict()}
+    return Notify(effect.kind, {**effect.payload, **extra})
 
 
 def _payload(state: RolloutState, reason: str | None) -> dict[str, Any]:

@@ -2,15 +2,17 @@
 
 Every process exports the state it last read (`rollout_canary_percent`, `rollout_state`,
 `rollout_seconds_in_stage`); counters count what this process did (transitions it wrote,
-verdicts its controller reached), so sum them across processes.
+verdicts its controller reached), so sum them across processes. The leader's controller also
+exports the judge's evidence per check: `rollout_evidence{metric}` (log E / log of its level:
+1 means crossed) and `rollout_effect_ratio{metric}` (canary/baseline rate, comparative checks).
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from rollout.judge.evidence import Verdict
 from rollout.machine import Count, RolloutState, Status
-from rollout.policy import Verdict
 
 
 class RolloutMetrics:
@@ -29,6 +31,18 @@ class RolloutMetrics:
         self.seconds_in_stage = Gauge(
             "rollout_seconds_in_stage", "Seconds since the current stage began.", registry=r
         )
+        self.evidence = Gauge(
+            "rollout_evidence",
+            "Judge evidence per check: log E / log(level); 1 = crossed.",
+            ["metric"],
+            registry=r,
+        )
+        self.effect_ratio = Gauge(
+            "rollout_effect_ratio",
+            "Canary/baseline rate ratio per comparative check.",
+            ["metric"],
+            registry=r,
+        )
 
     def observe_state(self, state: RolloutState, now: float) -> None:
         self.percent.set(state.percent)
@@ -46,5 +60,8 @@ class RolloutMetrics:
     def observe_verdict(self, verdict: Verdict) -> None:
         for m in verdict.metrics:
             self.verdicts.labels(metric=m.metric, verdict=m.verdict).inc()
+            self.evidence.labels(metric=m.metric).set(m.evidence)
+            if m.ratio is not None:
+                self.effect_ratio.labels(metric=m.metric).set(m.ratio)
         if not verdict.metrics:
             self.verdicts.labels(metric="all", verdict=verdict.verdict).inc()

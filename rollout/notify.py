@@ -45,12 +45,15 @@ def render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     fields = [
         {"type": "mrkdwn", "text": f"*{key}*\n{value}"}
         for key, value in payload.items()
-        if value is not None
+        if value is not None and not isinstance(value, dict | list)
     ]
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if fields:
         blocks.append({"type": "section", "fields": fields[:10]})
-    return {"text": text, "blocks": blocks}
+    message: dict[str, Any] = {"text": text, "blocks": blocks}
+    if isinstance(payload.get("verdict"), dict):
+        message["verdict"] = payload["verdict"]  # the judge's numbers, for machines
+    return message
 
 
 class WebhookNotifier:

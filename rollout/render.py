@@ -9,8 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from rollout.judge.evidence import VerdictKind
 from rollout.machine import Status
-from rollout.policy import VerdictKind
 
 VERDICT_STYLE = {
     VerdictKind.HEALTHY: "green",
@@ -28,15 +28,6 @@ def duration(seconds: float | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
-
-
-def number(metric: str, value: float | None) -> str:
-    """Rates as percent with 2 decimals, P95 in ms."""
-    if value is None:
-        return "-"
-    if metric.endswith("_rate"):
-        return f"{value * 100:.2f}%"
-    return f"{value:.0f} ms"
 
 
 def short_status(status: dict[str, Any]) -> str:
@@ -69,19 +60,38 @@ def render_status(status: dict[str, Any]) -> Group:
 
 
 def verdict_table(metrics: list[dict[str, Any]]) -> Table:
-    table = Table("metric", "value", "warn", "breach", "window", "samples/needed", "verdict")
+    """One row per check: its evidence E against its level, the effect and the counts."""
+    table = Table(
+        "check", "verdict", "evidence", "canary/baseline", "canary", "baseline", "seen/needed"
+    )
     for m in metrics:
-        name = m["metric"]
         table.add_row(
-            name,
-            number(name, m["value"]),
-            number(name, m["warn"]),
-            number(name, m["breach"]),
-            f"{m['window_seconds']}s",
-            f"{m['samples']}/{m['needed']}",
+            m["metric"],
             Text(m["verdict"], style=VERDICT_STYLE.get(m["verdict"], "")),
+            f"E {m['statistic']:.3g} / {m['threshold']:.3g} ({m.get('evidence', 0):.0%})",
+            effect(m),
+            f"{counts(m['canary_events'])}/{counts(m['canary_requests'])}",
+            f"{counts(m['baseline_events'])}/{counts(m['baseline_requests'])}",
+            f"{m['seen']}/{m['needed'] if m.get('needed') is not None else '-'}",
         )
     return table
+
+
+def effect(m: dict[str, Any]) -> str:
+    """`2.1x [1.2, 4]` for a comparative check; `6.00% (line 5.00%)` for a guard."""
+    if m.get("kind") == "guard":
+        rate = m.get("canary_rate")
+        shown = "-" if rate is None else f"{rate * 100:.2f}%"
+        return f"{shown} (line {m['line'] * 100:.2f}%)" + (" both" if m.get("shared") else "")
+    high = "inf" if m.get("ratio_high") is None else f"{m['ratio_high']:.3g}"
+    interval = f"[{m.get('ratio_low') or 0:.3g}, {high}]"
+    if m.get("ratio") is None:
+        return "-" if m.get("canary_rate") is None else f"{m['canary_rate'] * 100:.2f}% {interval}"
+    return f"{m['ratio']:.3g}x {interval}"
+
+
+def counts(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def render_history(entries: list[dict[str, Any]]) -> Table:

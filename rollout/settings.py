@@ -1,8 +1,10 @@
-"""`RolloutSettings` (env prefix `ROLLOUT_`): the plan, the policy thresholds, store and timings.
+"""`RolloutSettings` (env prefix `ROLLOUT_`): the plan, the judge, store and timings.
 
-`ROLLOUT_PROFILE=demo` swaps in second-scale defaults (short soaks, 30 s windows, small minimum
-samples) so the whole rollout and an automatic rollback can be watched in a minute; any variable
-set explicitly still wins over the profile. Rates are fractions (0.05 = 5 %), latencies are ms.
+`ROLLOUT_PROFILE=demo` swaps in second-scale defaults (5 s soaks, late-onset starts weighted for
+minutes rather than hours) so the whole rollout and an automatic rollback can be watched in a
+minute; any variable set explicitly still wins over the profile. The judge itself is the same
+in both profiles, with the same false-rollback budget. Rates are fractions (0.05 = 5 %),
+latencies are ms. docs/judge.md explains every judge setting.
 """
 
 from __future__ import annotations
@@ -20,11 +22,8 @@ HOUR = 3600
 
 DEMO_DEFAULTS: dict[str, Any] = {
     "soak_seconds": [5, 5, 5, 5],
-    "error_window_seconds": 30,
-    "p95_window_seconds": 30,
-    "success_window_seconds": 30,
-    "min_samples": 10,
-    "check_interval_seconds": 1.0,
+    "late_onset_scale_seconds": 60.0,
+    "warn_repeat_seconds": 30.0,
 }
 
 
@@ -40,22 +39,29 @@ class RolloutSettings(ServiceSettings):
         default_factory=lambda: [24.0 * HOUR, 24.0 * HOUR, 48.0 * HOUR, 72.0 * HOUR]
     )
 
-    breach_error_rate: float = Field(0.05, gt=0, le=1)
-    warn_error_rate: float = Field(0.02, gt=0, le=1)
-    target_error_rate: float = Field(0.01, gt=0, le=1)
-    error_window_seconds: int = Field(300, gt=0)
+    # The judge (rollout.judge; docs/judge.md).
+    alpha: float = Field(0.001, gt=0, lt=0.5)  # false-rollback budget of one whole rollout
+    healthy_alpha: float = Field(0.01, gt=0, lt=0.5)  # risk of certifying a worse canary
+    tolerance: float = Field(1.5, gt=1)  # "healthy": canary/baseline ratio certified below it
+    min_effect: float = Field(2.0, ge=1.2)  # the ratio "needed" samples are computed for
+    negligible_rate: float = Field(0.001, gt=0, lt=0.05)  # below it a metric needs no ratio
+    slow_ms: float | None = Field(None, gt=0)  # slow-request line; unset: the baseline's P95
+    settle_seconds: float = Field(1.5, ge=0)  # a second is judged once this long has passed
+    late_onset_scale_seconds: float = Field(6 * HOUR, gt=0)  # see judge.sequential
+    # The runbook's absolute guards, tested sequentially on the canary (and the baseline).
+    breach_error_rate: float = Field(0.05, gt=0, lt=1)
     breach_p95_ms: float = Field(20_000, gt=0)
-    warn_p95_ms: float = Field(17_000, gt=0)
-    target_p95_ms: float = Field(15_000, gt=0)
+    breach_success_rate: float = Field(0.90, gt=0, lt=1)
+    # Windows of the Cloud Monitoring alerts that back the judge up (deploy/monitoring/alerts
+    # mirror them); the judge itself has no windows.
+    error_window_seconds: int = Field(300, gt=0)
     p95_window_seconds: int = Field(600, gt=0)
-    breach_success_rate: float = Field(0.90, ge=0, lt=1)
-    warn_success_rate: float = Field(0.93, ge=0, lt=1)
-    target_success_rate: float = Field(0.95, ge=0, lt=1)
     success_window_seconds: int = Field(300, gt=0)
-    min_samples: int = Field(50, ge=1)
 
-    check_interval_seconds: float = Field(5.0, gt=0)
     breach_action: Literal["rollback", "pause", "step_back"] = "rollback"
+    # Canary and baseline both past an absolute guard: not the canary's fault.
+    shared_breach_action: Literal["rollback", "pause", "step_back"] = "pause"
+    warn_repeat_seconds: float = Field(300.0, gt=0)  # a warning is notified at most this often
     auto_advance: bool = False
     webhook_url: Secret[str | None] = None  # chat webhooks carry their key in the URL
     webhook_timeout_seconds: float = Field(5.0, gt=0)
@@ -113,22 +119,6 @@ class RolloutSettings(ServiceSettings):
         if stages is not None and len(soak) != len(stages) - 1:
             raise ValueError(f"needs {len(stages) - 1} values, one per stage before the last")
         return soak
-
-    @field_validator("warn_error_rate", "warn_p95_ms")
-    @classmethod
-    def _warn_below_breach(cls, value: float, info: ValidationInfo) -> float:
-        breach = info.data.get(str(info.field_name).replace("warn_", "breach_"))
-        if breach is not None and value > breach:
-            raise ValueError(f"must not exceed the breach threshold {breach}")
-        return value
-
-    @field_validator("warn_success_rate")
-    @classmethod
-    def _warn_above_breach(cls, value: float, info: ValidationInfo) -> float:
-        breach = info.data.get("breach_success_rate")
-        if breach is not None and value < breach:
-            raise ValueError(f"must not be below the breach threshold {breach}")
-        return value
 
     @property
     def sqlite_path(self) -> str:

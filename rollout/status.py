@@ -31,6 +31,7 @@ def status_view(
         "soak_left_seconds": round(machine.soak_left(state, now), 3) if soaking else None,
         "auto_advance": machine.auto_advance,
         "breach_action": machine.breach_action,
+        "shared_breach_action": machine.shared_breach_action,
         "last_verdict": verdict,
         "updated_at": stored.updated_at,
     }

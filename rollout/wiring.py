@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rollout.controller import Controller
+from rollout.judge.judge import JudgeConfig
 from rollout.machine import Machine
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier
 from rollout.plan import Plan
-from rollout.policy import rules_from_settings
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
 from rollout.store import RolloutStore
@@ -21,7 +21,9 @@ def build_machine(settings: RolloutSettings) -> Machine:
     return Machine(
         Plan.from_settings(settings),
         breach_action=settings.breach_action,
+        shared_breach_action=settings.shared_breach_action,
         auto_advance=settings.auto_advance,
+        warn_repeat_seconds=settings.warn_repeat_seconds,
     )
 
 
@@ -48,11 +50,11 @@ def build_controller(
     return Controller(
         service.store,
         service,
-        rules_from_settings(settings),
-        settings.min_samples,
+        JudgeConfig.from_settings(settings),
         clock=clock,
         holder=holder,
         lease_ttl_seconds=settings.lease_ttl_seconds,
-        check_interval_seconds=settings.check_interval_seconds,
+        interval_seconds=settings.flush_interval_seconds,
+        settle_seconds=settings.settle_seconds,
         metrics=service.metrics,
     )

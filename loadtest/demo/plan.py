@@ -5,7 +5,16 @@ Two shapes: the default one a person watches (about a minute end to end, 200 use
 (few users, one-second holds, three-second health windows) that finishes in well under 30 s.
 When the demo starts its own stack it also chooses the rollout settings the stack runs with
 (`stack_env`): the demo profile, no auto-advance (the demo advances, so the audience sees who
-moves the dial), and in fast mode tiny windows so the controller reacts within a second or two.
+moves the dial), and in fast mode short flush and settle intervals so the controller reacts
+within a second or two.
+
+Evidence in time: the fault (50 % errors) comes at the last ramp stage, 50 %, where canary and
+baseline each get about half of the 40 req/s. The judge's error check needs ~10 nats at that
+stage's share of ROLLOUT_ALPHA; a canary error is worth up to ln 2 when the baseline has none,
+and the guard (errors > 5 %) gains ~0.6 nats per canary request, so the rollback comes a few
+seconds after the fault (plus the 1.5 s settle), far inside the 60 s rollback timeout. A
+healthy ramp of 10 s holds collects far too little evidence for a false alarm (the judge's
+budget holds whatever the length).
 """
 
 from __future__ import annotations
@@ -56,11 +65,7 @@ DEMO_STACK_ENV = {
     "ROLLOUT_BREACH_ACTION": "rollback",
 }
 FAST_STACK_ENV = {
-    "ROLLOUT_ERROR_WINDOW_SECONDS": "3",
-    "ROLLOUT_P95_WINDOW_SECONDS": "3",
-    "ROLLOUT_SUCCESS_WINDOW_SECONDS": "3",
-    "ROLLOUT_MIN_SAMPLES": "5",
-    "ROLLOUT_CHECK_INTERVAL_SECONDS": "0.2",
+    "ROLLOUT_SETTLE_SECONDS": "0.3",
     "ROLLOUT_FLUSH_INTERVAL_SECONDS": "0.2",
     "ROLLOUT_POLL_INTERVAL_SECONDS": "0.1",
 }

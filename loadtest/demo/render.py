@@ -19,7 +19,7 @@ from rich.text import Text
 
 from loadtest.demo.ledger import CANARY, Ledger, StageTally, split_moves
 from loadtest.demo.summary import Summary
-from rollout.render import VERDICT_STYLE, number, short_status
+from rollout.render import VERDICT_STYLE, counts, effect, short_status
 
 MAX_EVENTS = 6
 
@@ -85,18 +85,12 @@ def flips_line(ledger: Ledger, rollback_at: float | None) -> Text:
 
 
 def metric_line(m: dict[str, Any]) -> Text:
-    """`error_rate 7.18% breach (> 5.00%) over 30s, 376/10 samples`: one verdict number."""
-    name = m["metric"]
-    op = "<" if name == "success_rate" else ">"
+    """`error_rate   breach E 5.8e+03/4e+03 4.5x [1, 16] canary 16/376 baseline 64/6830`."""
     verdict = m["verdict"]
-    if verdict in ("breach", "warn"):
-        limit = f"{op} {number(name, m[verdict])}"
-    else:
-        limit = f"breach {op} {number(name, m['breach'])}"
-    text = Text(f"  {name:<13} {number(name, m['value']):>9}  ")
-    text.append(verdict, style=VERDICT_STYLE.get(verdict, ""))
-    text.append(f" ({limit}) over {m['window_seconds']}s, ")
-    text.append(f"{m['samples']}/{m['needed']} samples")
+    text = Text(f"  {m['metric']:<18} ")
+    text.append(f"{verdict:<15}", style=VERDICT_STYLE.get(verdict, ""))
+    text.append(f" E {m['statistic']:.2g}/{m['threshold']:.2g} {effect(m)}, ")
+    text.append(f"canary {counts(m['canary_events'])}/{counts(m['canary_requests'])}")
     return text
 
 
@@ -163,11 +157,11 @@ def _seconds(value: float | None) -> str:
 
 
 def _breach(m: dict[str, Any]) -> str:
-    name = m.get("metric", "?")
-    op = "<" if name == "success_rate" else ">"
     return (
-        f"{name} {number(name, m.get('value'))} {op} {number(name, m.get('breach'))} "
-        f"over {m.get('window_seconds')}s ({m.get('samples')} samples, needed {m.get('needed')})"
+        f"{m.get('metric', '?')} {effect(m)}: evidence E {m['statistic']:.3g} >= "
+        f"{m['threshold']:.3g}, canary {counts(m['canary_events'])}/"
+        f"{counts(m['canary_requests'])}, baseline {counts(m['baseline_events'])}/"
+        f"{counts(m['baseline_requests'])} (seen {m.get('seen')}, needed {m.get('needed')})"
     )
 
 

@@ -5,6 +5,7 @@ implementation (`sqlite`)."""
 from rollout.store.interface import (
     Conflict,
     HistoryEntry,
+    LateRow,
     RolloutStore,
     StoreBusy,
     StoredState,
@@ -16,6 +17,7 @@ __all__ = [
     "STORE_SCHEMES",
     "Conflict",
     "HistoryEntry",
+    "LateRow",
     "RolloutStore",
     "StoreBusy",
     "StoreError",

@@ -1,11 +1,11 @@
 """The rollout store interface: what every gateway process and the controller share.
 
 One state row with a `version` for compare-and-set (two writers: one wins, the other gets
-`Conflict`), an append-only history, per-second per-target aggregate rows (additive: every
-process appends, a window sums them), the last verdict (so `GET /admin/rollout` on any process
-shows it) and the controller lease. The API is synchronous; callers on an event loop use
-`asyncio.to_thread`. Which implementation a `ROLLOUT_STORE_URL` selects is `rollout.store.schemes`'
-business; this module knows none of them.
+`Conflict`), an append-only history, per-second per-series aggregate rows (additive: every
+process appends; the judge reads each settled second once, merged), the last verdict
+(so `GET /admin/rollout` on any process shows it) and the controller lease. The API is
+synchronous; callers on an event loop use `asyncio.to_thread`. Which implementation a
+`ROLLOUT_STORE_URL` selects is `rollout.store.schemes`' business; this module knows none.
 
 Every implementation's `from_url` takes `wait_seconds`: the longest one call waits for the store
 (another writer's lock, or this object's other callers) before raising `StoreBusy`. Who waits how
@@ -21,7 +21,16 @@ from typing import Any, Protocol
 
 from gateway.aggregate import TargetSecond
 from rollout.machine import RolloutState
-from rollout.policy import WindowStats
+
+
+@dataclass(frozen=True, slots=True)
+class LateRow:
+    """A row that arrived after its second was settled (a process flushing what it kept
+    through a store outage, or a flush slower than ROLLOUT_SETTLE_SECONDS): `fold_second` is
+    the settled horizon when it arrived, i.e. the first second not yet judged then."""
+
+    fold_second: int
+    row: TargetSecond
 
 
 class StoreError(Exception):
@@ -104,8 +113,27 @@ class RolloutStore(Protocol):
 
     def append_aggregates(self, rows: Sequence[TargetSecond]) -> None: ...
 
-    def window(self, target: str, since_second: int, until_second: int) -> WindowStats:
-        """Sum of every row for `target` with since_second <= second < until_second."""
+    def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:
+        """Settle every second before `until_second`, then return its per-second series.
+
+        Settling is atomic with respect to `append_aggregates`: a row appended afterwards for a
+        second before the settled horizon H is late. It is never returned here, so the series
+        of a settled second never changes again; it is stamped with `fold_second = H` and
+        handed out by `late_series` instead. That is what makes the judge a pure function of
+        the store: a new leader rebuilding its state, and `ion-rollout replay` of an export,
+        see exactly the rows the old leader judged, late ones at the same place. The horizon
+        only moves forward. Returns one row per (second, series) with every process's rows
+        merged, ordered by second then series, for since_second <= second < until_second.
+        """
+        ...
+
+    def late_series(self, since_second: int, until_second: int) -> list[LateRow]:
+        """The late rows whose `fold_second` is in [since_second, until_second): one per
+        (fold second, second, series), merged over processes, in that order. Reads nothing
+        twice when the ranges tile: a row gets its fold second when it is appended, and every
+        fold second is at most the horizon then, so once `settled_series(since, until)` has
+        returned, no row with a fold second below `until` can still arrive. The judge folds
+        the rows of fold second F in just before it judges second F (docs/judge.md)."""
         ...
 
     def seconds(self, series: str, since_second: int, until_second: int) -> list[TargetSecond]:
@@ -115,7 +143,8 @@ class RolloutStore(Protocol):
         ...
 
     def prune(self, before_second: int) -> int:
-        """Delete aggregate rows older than `before_second`; return how many."""
+        """Delete aggregate rows older than `before_second`; return how many. (The caller
+        keeps the current or last rollout's rows: the judge's rebuild and export need them.)"""
         ...
 
     def acquire_lease(self, holder: str, ttl_seconds: float, now: float) -> bool:

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import RolloutState
-from rollout.policy import WindowStats
 from rollout.store.interface import (
     Conflict,
     HistoryEntry,
+    LateRow,
     RolloutStore,
     StoreBusy,
     StoredState,
@@ -48,8 +48,10 @@ CREATE TABLE IF NOT EXISTS rollout_history (
 CREATE TABLE IF NOT EXISTS rollout_aggregates (
     second INTEGER NOT NULL, target TEXT NOT NULL,
     requests INTEGER NOT NULL, errors INTEGER NOT NULL, successes INTEGER NOT NULL,
-    latency TEXT NOT NULL
+    latency TEXT NOT NULL, started INTEGER NOT NULL DEFAULT 0,
+    inflight TEXT NOT NULL DEFAULT '{}', fold_second INTEGER
 );
+CREATE TABLE IF NOT EXISTS rollout_settled (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER);
 CREATE INDEX IF NOT EXISTS rollout_aggregates_by_target ON rollout_aggregates (target, second);
 CREATE TABLE IF NOT EXISTS rollout_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rollout_lease (
@@ -57,6 +59,21 @@ CREATE TABLE IF NOT EXISTS rollout_lease (
 );
 """
 LEASE = "controller"
+#: Columns added after the first release: (name, declaration). Added to older files on open.
+#: `fold_second` is NULL for a row that arrived in time, else the settled horizon when it
+#: arrived: the judge folds it in just before it judges that second (`late_series`).
+LATER_COLUMNS = (
+    ("started", "INTEGER NOT NULL DEFAULT 0"),
+    ("inflight", "TEXT NOT NULL DEFAULT '{}'"),
+    ("fold_second", "INTEGER"),
+)
+#: Indexes on the later columns (created once they exist): the judge reads by second.
+LATER_INDEXES = """
+CREATE INDEX IF NOT EXISTS rollout_aggregates_by_second ON rollout_aggregates (second)
+    WHERE fold_second IS NULL;
+CREATE INDEX IF NOT EXISTS rollout_aggregates_late ON rollout_aggregates (fold_second)
+    WHERE fold_second IS NOT NULL;
+"""
 
 
 class SqliteStore:
@@ -70,6 +87,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
+            _add_later_columns(self._db)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open rollout store {path!r}: {exc}") from exc
 
@@ -163,31 +181,69 @@ class SqliteStore:
         if not rows:
             return
         with self._tx() as db:
+            settled = _settled_until(db)
             db.executemany(
-                "INSERT INTO rollout_aggregates VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rollout_aggregates (second, target, requests, errors, successes,"
+                " latency, started, inflight, fold_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.second, r.target, r.requests, r.errors, r.successes, _hist_json(r))
+                    (
+                        r.second,
+                        r.target,
+                        r.requests,
+                        r.errors,
+                        r.successes,
+                        _hist_json(r),
+                        r.started,
+                        json.dumps(r.inflight.to_dict()),
+                        settled if r.second < settled else None,
+                    )
                     for r in rows
                 ],
             )
 
-    def window(self, target: str, since_second: int, until_second: int) -> WindowStats:
+    def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:
+        with self._tx() as db:
+            if until_second > _settled_until(db):
+                db.execute(
+                    "INSERT OR REPLACE INTO rollout_settled (id, until) VALUES (1, ?)",
+                    (int(until_second),),
+                )
+            rows = db.execute(
+                "SELECT second, target, requests, errors, successes, latency, started, inflight"
+                " FROM rollout_aggregates WHERE fold_second IS NULL AND second >= ?"
+                " AND second < ? ORDER BY second, target",
+                (int(since_second), int(until_second)),
+            ).fetchall()
+        return _merge_seconds(rows)
+
+    def late_series(self, since_second: int, until_second: int) -> list[LateRow]:
         with self._tx(immediate=False) as db:
             rows = db.execute(
-                "SELECT requests, errors, successes, latency FROM rollout_aggregates"
-                " WHERE target = ? AND second >= ? AND second < ?",
-                (target, int(since_second), int(until_second)),
+                "SELECT fold_second, second, target, requests, errors, successes, latency,"
+                " started, inflight FROM rollout_aggregates WHERE fold_second >= ?"
+                " AND fold_second < ? ORDER BY fold_second, second, target",
+                (int(since_second), int(until_second)),
             ).fetchall()
-        return _sum_rows(rows)
+        merged: dict[tuple[int, int, str], LateRow] = {}
+        for fold, *columns in rows:
+            row = _target_second(columns)
+            key = (fold, row.second, row.target)
+            if key in merged:
+                merged[key].row.merge(row)
+            else:
+                merged[key] = LateRow(fold, row)
+        return list(merged.values())
 
     def seconds(self, series: str, since_second: int, until_second: int) -> list[TargetSecond]:
+        """Every row of `series`, late ones included: the charts show what was served."""
         with self._tx(immediate=False) as db:
             rows = db.execute(
-                "SELECT second, requests, errors, successes, latency FROM rollout_aggregates"
-                " WHERE target = ? AND second >= ? AND second < ? ORDER BY second",
+                "SELECT second, target, requests, errors, successes, latency, started, inflight"
+                " FROM rollout_aggregates WHERE target = ? AND second >= ? AND second < ?"
+                " ORDER BY second",
                 (series, int(since_second), int(until_second)),
             ).fetchall()
-        return _merge_seconds(series, rows)
+        return _merge_seconds(rows)
 
     def prune(self, before_second: int) -> int:
         with self._tx() as db:
@@ -216,6 +272,50 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _add_later_columns(db: sqlite3.Connection) -> None:
+    """Older files: add the columns under the write lock, so that two processes opening the
+    same file at once do not both try (the second sees the first's columns)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        have = {row[1] for row in db.execute("PRAGMA table_info(rollout_aggregates)")}
+        for name, declaration in LATER_COLUMNS:
+            if name not in have:
+                db.execute(f"ALTER TABLE rollout_aggregates ADD COLUMN {name} {declaration}")
+        for statement in LATER_INDEXES.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _settled_until(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT until FROM rollout_settled WHERE id = 1").fetchone()
+    return int(row[0]) if row and row[0] is not None else -(2**62)
+
+
+def _merge_seconds(rows: list[tuple[Any, ...]]) -> list[TargetSecond]:
+    """Rows of every process for the same (second, series) summed into one."""
+    merged: dict[tuple[int, str], TargetSecond] = {}
+    for columns in rows:
+        row = _target_second(columns)
+        key = (row.second, row.target)
+        if key in merged:
+            merged[key].merge(row)
+        else:
+            merged[key] = row
+    return list(merged.values())
+
+
+def _target_second(columns: Sequence[Any]) -> TargetSecond:
+    second, target, req, err, ok, hist, started, inflight = columns
+    return TargetSecond(
+        second, target, req, err, ok, LatencyHistogram.from_dict(json.loads(hist)),
+        started, LatencyHistogram.from_dict(json.loads(inflight)),
+    )  # fmt: skip
 
 
 def _read_state(db: sqlite3.Connection) -> StoredState:
@@ -247,31 +347,6 @@ def _history_entry(row: tuple[Any, ...]) -> HistoryEntry:
 
 def _hist_json(row: TargetSecond) -> str:
     return json.dumps(row.latency.to_dict())
-
-
-def _sum_rows(rows: list[tuple[Any, ...]]) -> WindowStats:
-    requests = errors = successes = 0
-    latency = LatencyHistogram()
-    for req, err, ok, hist in rows:
-        requests += req
-        errors += err
-        successes += ok
-        latency.merge(LatencyHistogram.from_dict(json.loads(hist)))
-    return WindowStats(requests, errors, successes, latency)
-
-
-def _merge_seconds(series: str, rows: list[tuple[Any, ...]]) -> list[TargetSecond]:
-    """Rows ordered by second -> one merged `TargetSecond` per second."""
-    merged: list[TargetSecond] = []
-    for second, req, err, ok, hist in rows:
-        row = TargetSecond(
-            second, series, req, err, ok, LatencyHistogram.from_dict(json.loads(hist))
-        )
-        if merged and merged[-1].second == second:
-            merged[-1].merge(row)
-        else:
-            merged.append(row)
-    return merged
 
 
 if TYPE_CHECKING:  # `open_store` imports implementations by name, so mypy checks the match here

@@ -355,3 +355,88 @@ def test_an_unfinished_body_is_never_forwarded_nor_counted(recorder, why, payloa
     # the gateway still serves; only the finished request ever reaches the upstream
     assert httpx.post(url + "/record", content=b"whole").status_code == 200
     assert upstream.received == [("POST", "/record", b"whole")], why
+
+
+# series and in flight ----------------------------------------------------------------------
+
+
+def test_hash_routed_legacy_is_also_baseline_and_overrides_are_not(upstreams):
+    """The judge's baseline (DESIGN.md "Health policy"): legacy routed by the hash, counted in
+    `legacy` and `baseline`; no identity and pinned paths only in `legacy`; every request
+    departed once (`started`) and landed (nothing left in flight)."""
+    with running_gateway(
+        legacy_url=upstreams["legacy"][1], canary_url=upstreams["canary"][1], canary_percent=5,
+        pinned_paths={"/pinned": "legacy"},
+    ) as (url, app):  # fmt: skip
+        httpx.get(url + "/x", headers={"X-User-Id": LEGACY_USER})  # hash -> legacy, baseline
+        httpx.get(url + "/x", headers={"X-User-Id": CANARY_USER})  # hash -> canary
+        httpx.get(url + "/x")  # no identity -> legacy only
+        httpx.get(url + "/pinned", headers={"X-User-Id": LEGACY_USER})  # pinned -> legacy only
+        aggregator = app.runtime.aggregator
+        rows = aggregator.drain(app.runtime.recorder.clock() + 5.0)
+        metrics = httpx.get(url + "/metrics").text
+    totals = {name: (sum(r.requests for r in rows if r.target == name),
+                     sum(r.started for r in rows if r.target == name))
+              for name in ("legacy", "baseline", "canary")}  # fmt: skip
+    assert totals == {"legacy": (3, 3), "baseline": (1, 1), "canary": (1, 1)}
+    assert all(r.inflight.total == 0 for r in rows)  # all landed before the next second
+    assert 'gateway_requests_total{status_class="2xx",target="baseline"} 1.0' in metrics
+
+
+def test_a_failover_lands_its_flight_and_its_legacy_leg_is_never_baseline(upstreams):
+    dead = f"http://127.0.0.1:{free_port()}"
+    with running_gateway(
+        legacy_url=upstreams["legacy"][1], canary_url=dead, canary_percent=5,
+    ) as (url, app):  # fmt: skip
+        r = httpx.get(url + "/x", headers={"X-User-Id": CANARY_USER})
+        assert r.headers["x-canary-target"] == "legacy"
+        rows = app.runtime.aggregator.drain(app.runtime.recorder.clock() + 5.0)
+    by_series = {r.target: r for r in rows if r.requests}
+    assert set(by_series) == {"canary", "legacy"}  # no baseline: the leg was not hash-routed
+    assert (by_series["canary"].errors, by_series["legacy"].successes) == (1, 1)
+    assert sum(r.started for r in rows) == 1  # departed once, as routed (canary)
+    assert all(r.inflight.total == 0 for r in rows)
+
+
+@pytest.mark.anyio
+async def test_a_request_cancelled_while_in_flight_still_lands(upstreams):
+    """Cancelled while the upstream is thinking (no outcome is ever recorded): the proxy's
+    finally lands it, so no age of it is written for the seconds after."""
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+
+    legacy, legacy_url = upstreams["legacy"]
+    settings = GatewaySettings(percent_source="static", legacy_url=legacy_url,
+                               canary_url=upstreams["canary"][1])  # fmt: skip
+    app = create_app(settings, registry=CollectorRegistry())
+    runtime = app.runtime
+    await runtime.client.open()
+    try:
+        scope = {"type": "http", "method": "GET", "path": "/slow", "raw_path": b"/slow",
+                 "query_string": b"s=3", "headers": [(b"x-user-id", LEGACY_USER.encode())],
+                 "client": ("127.0.0.1", 1), "scheme": "http"}  # fmt: skip
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            raise AssertionError("nothing is answered: the request is cancelled first")
+
+        hits = legacy.hits
+        task = asyncio.ensure_future(app.proxy(scope, receive, send))
+        deadline = asyncio.get_running_loop().time() + 5
+        while legacy.hits == hits and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await runtime.client.close()
+    rows = runtime.aggregator.drain(runtime.recorder.clock() + 10.0)
+    assert sum(r.started for r in rows if r.target == "legacy") == 1
+    assert sum(r.requests for r in rows) == 0  # no outcome: cancelled
+    assert all(r.inflight.tail(2_000.0) == 0 for r in rows)  # not "in flight" for 10 s

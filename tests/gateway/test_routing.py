@@ -6,7 +6,17 @@ import random
 
 import pytest
 
-from gateway.routing import CANARY, LEGACY, RoutingPolicy, bucket, choose
+from gateway.routing import (
+    CANARY,
+    LEGACY,
+    Decision,
+    Reason,
+    RoutingPolicy,
+    bucket,
+    choose,
+    in_baseline,
+    series_of,
+)
 
 # The original runbook's formula; these must hold byte for byte (ION_SPEC §7.5 variant A).
 VECTORS = [
@@ -115,3 +125,31 @@ def test_decision_is_replayable():
     assert {choose(*args, salt="s", path="/chat") for _ in range(10)} == {
         choose(*args, salt="s", path="/chat")
     }
+
+
+# baseline series --------------------------------------------------------------------------
+
+BASELINE_CASES = [
+    ("hash-routed legacy is baseline", Decision(LEGACY, Reason.HASH, 70), 5, "all", True),
+    ("canary is never baseline", Decision(CANARY, Reason.HASH, 2), 5, "all", False),
+    ("no identity is never baseline", Decision(LEGACY, Reason.NO_IDENTITY), 5, "all", False),
+    ("deny list is never baseline", Decision(LEGACY, Reason.DENY_LIST), 5, "all", False),
+    ("pinned path is never baseline", Decision(LEGACY, Reason.PINNED), 5, "all", False),
+    ("forced is never baseline", Decision(LEGACY, Reason.FORCED), 5, "all", False),
+    ("same-size cohort: bucket p", Decision(LEGACY, Reason.HASH, 5), 5, "same_size", True),
+    ("same-size cohort: bucket 2p-1", Decision(LEGACY, Reason.HASH, 9), 5, "same_size", True),
+    ("same-size cohort: 2p is out", Decision(LEGACY, Reason.HASH, 10), 5, "same_size", False),
+]
+
+
+@pytest.mark.parametrize(("why", "decision", "percent", "buckets", "expected"), BASELINE_CASES)
+def test_in_baseline(why, decision, percent, buckets, expected):
+    assert in_baseline(decision, percent, buckets) is expected, why
+
+
+def test_series_of_follows_the_salted_bucket():
+    percent = 5
+    salted = choose("alice", percent, RoutingPolicy(), salt="s2")
+    assert salted.bucket == bucket("alice", "s2")
+    expected = ("legacy", "baseline") if salted.target == "legacy" else ("canary",)
+    assert series_of(salted, percent) == expected

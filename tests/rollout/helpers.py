@@ -41,13 +41,15 @@ class FlakyStore:
     """Fault injection: a real store whose reads and writes fail while `broken` is set.
 
     `failed` counts the refused calls by method name, so a test can wait for a given call to
-    have been refused (and, by counting, retried) rather than for a state that may already hold.
+    have been refused (and, by counting, retried) rather than for a state that may already hold;
+    `done` counts the calls that went through (returned), likewise.
     """
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.broken = False
         self.failed: Counter[str] = Counter()
+        self.done: Counter[str] = Counter()
 
     def __getattr__(self, name: str):
         attr = getattr(self.inner, name)
@@ -58,7 +60,9 @@ class FlakyStore:
             if self.broken:
                 self.failed[name] += 1
                 raise StoreError("disk I/O error (injected)")
-            return attr(*args, **kwargs)
+            result = attr(*args, **kwargs)
+            self.done[name] += 1
+            return result
 
         return call
 

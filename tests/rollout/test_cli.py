@@ -12,7 +12,7 @@ import time
 import pytest
 
 from rollout.cli import main
-from rollout.policy import MetricVerdict, Verdict
+from rollout.judge.evidence import CheckEvidence, CheckKind, Verdict, VerdictKind
 from rollout.store.sqlite import SqliteStore
 from tests.rollout.helpers import host_app
 from tests.rollout.test_admin_api import TOKEN, make_extension
@@ -41,11 +41,55 @@ def test_verbs_and_status_with_the_last_verdict(served, capsys):
     assert "progressing at 10% (stage 2/5) version 2" in run(capsys, "advance")[1]
     served._store.record_verdict(
         Verdict(
-            "warn",
+            VerdictKind.WARN,
             (
-                MetricVerdict("error_rate", "warn", 0.03, 0.02, 0.05, 0.01, 30, 240, 10),
-                MetricVerdict("p95_ms", "healthy", 1234.4, 17000, 20000, 15000, 30, 240, 10),
-                MetricVerdict("success_rate", "not_enough_data", None, 0.93, 0.9, 0.95, 30, 4, 10),
+                CheckEvidence(
+                    "error_rate",
+                    CheckKind.VS_BASELINE,
+                    VerdictKind.WARN,
+                    120.0,
+                    4000.0,
+                    7,
+                    240,
+                    20,
+                    4560,
+                    240,
+                    900,
+                    6.65,
+                    1.41,
+                    22.6,
+                    0.0292,
+                    0.00439,
+                ),
+                CheckEvidence(
+                    "guard_p95",
+                    CheckKind.GUARD,
+                    VerdictKind.HEALTHY,
+                    0.02,
+                    30000.0,
+                    1,
+                    240,
+                    9,
+                    4560,
+                    240,
+                    None,
+                    canary_rate=0.0042,
+                    baseline_rate=0.002,
+                    line=0.05,
+                ),
+                CheckEvidence(
+                    "slow_share",
+                    CheckKind.VS_BASELINE,
+                    VerdictKind.NOT_ENOUGH_DATA,
+                    1.0,
+                    8000.0,
+                    0,
+                    4,
+                    0,
+                    80,
+                    4,
+                    None,
+                ),
             ),
             at=0.0,
         ).to_dict()
@@ -54,7 +98,8 @@ def test_verbs_and_status_with_the_last_verdict(served, capsys):
     assert code == 0
     assert "progressing at 10%" in out and "soak left" in out
     assert "last verdict: warn at 1970-01-01 00:00:00 UTC" in out
-    for text in ("3.00%", "2.00%", "5.00%", "1234 ms", "20000 ms", "30s", "240/10", "4/10"):
+    for text in ("E 120 / 4e+03", "6.65x [1.41, 22.6]", "7/240", "20/4560", "240/900",
+                 "0.42% (line 5.00%)", "4/-"):  # fmt: skip
         assert text in out, text
     assert "not_enough_data" in out
 

@@ -1,8 +1,8 @@
 """End to end: real legacy and canary services, the real gateway with the rollout extension.
 
-The canary fails half its business requests (`CANARY_FAULT_ERROR_RATE=0.5`); with demo-like
-windows the controller inside the gateway must roll back by itself, after which every request
-goes to legacy and the history holds the reason and the numbers.
+The canary fails half its business requests (`CANARY_FAULT_ERROR_RATE=0.5`); with the demo
+profile the judge inside the gateway must roll back by itself, after which every request goes
+to legacy and the history holds the reason and the evidence.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ def rollout_settings(tmp_path) -> RolloutSettings:
     return RolloutSettings(
         profile="demo",
         store_url=f"sqlite:///{tmp_path}/e2e.db",
-        min_samples=10,
-        check_interval_seconds=0.2,
         poll_interval_seconds=0.1,
         flush_interval_seconds=0.1,
+        settle_seconds=0.3,
     )
 
 
@@ -84,11 +83,12 @@ def run_scenario(client: httpx.Client) -> None:
     rollback = history[0]
     assert (rollback["verb"], rollback["actor"]) == ("auto_rollback", "controller")
     assert (rollback["from_percent"], rollback["to_percent"]) == (5, 0)
-    assert "error_rate" in rollback["reason"] and "> 0.05" in rollback["reason"]
+    assert "error_rate" in rollback["reason"] and "E=" in rollback["reason"]
     numbers = {m["metric"]: m for m in rollback["details"]["verdict"]["metrics"]}
-    assert numbers["error_rate"]["verdict"] == "breach"
-    assert 0.3 <= numbers["error_rate"]["value"] <= 0.7
-    assert numbers["error_rate"]["samples"] >= 10
+    breached = [m for m in numbers.values() if m["verdict"] == "breach"]
+    assert breached and all(m["statistic"] >= m["threshold"] for m in breached)
+    assert 0.2 <= numbers["guard_error_rate"]["canary_rate"] <= 0.8
+    assert numbers["guard_error_rate"]["canary_requests"] >= 5
     print(f"\nfirst failing canary request -> rollback: {rollback['at'] - first_failure:.2f} s")
     verdict = status["last_verdict"]
     assert verdict["verdict"] == "breach"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rollout.judge.evidence import CheckEvidence, CheckKind, Verdict, VerdictKind
 from rollout.machine import (
     Advance,
     Count,
@@ -20,7 +21,6 @@ from rollout.machine import (
     Status,
 )
 from rollout.plan import Plan
-from rollout.policy import MetricVerdict, Verdict, VerdictKind
 
 PLAN = Plan((5, 10, 25, 50, 100), (100, 100, 200, 300))
 NOW = 1_000.0
@@ -33,9 +33,16 @@ def at(status: Status, index: int | None = 0, entered_at: float = 0.0, **kw) -> 
     return RolloutState(status, percent, index, None, 0.0, entered_at, **kw)
 
 
-def verdict(kind: VerdictKind, window: int = 300) -> Verdict:
-    metric = MetricVerdict("error_rate", kind, 0.5, 0.02, 0.05, 0.01, window, 100, 10)
-    return Verdict(kind, (metric,), NOW)
+def verdict(kind: VerdictKind, shared: bool = False) -> Verdict:
+    metric = CheckEvidence(
+        "error_rate", CheckKind.VS_BASELINE, kind, 5000.0, 4000.0, 50, 100, 10, 1000, 100, 400,
+        5.0, 2.0, 16.0, 0.5, 0.01,
+    )  # fmt: skip
+    guard = CheckEvidence(
+        "guard_error_rate", CheckKind.GUARD, kind, 9e5, 1e5, 50, 100, 100, 1000, 100, None,
+        canary_rate=0.5, baseline_rate=0.1, line=0.05, baseline_statistic=2e5, shared=shared,
+    )  # fmt: skip
+    return Verdict(kind, (guard,) if shared else (metric,), NOW, shared=shared)
 
 
 def kinds(effects) -> list[str]:
@@ -147,20 +154,39 @@ def test_breach_applies_the_breach_action(action, index, status, percent, verb):
     assert (new.status, new.percent) == (status, percent)
     record = effects[0]
     assert (record.verb, record.actor) == (verb, "controller")
-    assert record.reason == "breach: error_rate 0.5 > 0.05 over 300s (100 samples)"
-    assert record.details["verdict"]["metrics"][0]["value"] == 0.5
+    assert record.reason == (
+        "breach: error_rate 5x baseline [2, 16] (E=5e+03 vs 4e+03; canary 50/100, baseline 10/1000)"
+    )
+    assert record.details["verdict"]["metrics"][0]["ratio"] == 5.0
+    notify = next(e for e in effects if isinstance(e, Notify))
+    assert notify.payload["evidence"] == record.reason.removeprefix("breach: ")
+    assert notify.payload["verdict"]["metrics"][0]["statistic"] == 5000.0
 
 
-def test_warn_notifies_once_per_window():
-    machine = Machine(PLAN)
+@pytest.mark.parametrize(
+    ("shared_action", "status"), [("pause", Status.PAUSED), ("rollback", Status.ROLLED_BACK)]
+)
+def test_shared_breach_applies_the_shared_breach_action(shared_action, status):
+    machine = Machine(PLAN, shared_breach_action=shared_action)
+    new, effects = machine.transition(
+        at(Status.PROGRESSING, 1), Observed(verdict(VerdictKind.BREACH, True)), NOW
+    )
+    assert new.status == status
+    assert "not the canary's fault" in effects[0].reason
+    assert "canary and baseline over 5.00%" in effects[0].reason
+    assert any(isinstance(e, Notify) for e in effects)
+
+
+def test_warn_notifies_at_most_every_warn_repeat_seconds():
+    machine = Machine(PLAN, warn_repeat_seconds=300)
     state, effects = machine.transition(
-        at(Status.PROGRESSING, 1), Observed(verdict(VerdictKind.WARN, 300)), NOW
+        at(Status.PROGRESSING, 1), Observed(verdict(VerdictKind.WARN)), NOW
     )
     assert kinds(effects) == ["Record:warn", "Notify:warn"]
     assert state.status == Status.PROGRESSING and state.warned_at == NOW
-    again, effects = machine.transition(state, Observed(verdict(VerdictKind.WARN, 300)), NOW + 299)
+    again, effects = machine.transition(state, Observed(verdict(VerdictKind.WARN)), NOW + 299)
     assert (again, effects) == (state, [])
-    _, effects = machine.transition(state, Observed(verdict(VerdictKind.WARN, 300)), NOW + 300)
+    _, effects = machine.transition(state, Observed(verdict(VerdictKind.WARN)), NOW + 300)
     assert kinds(effects) == ["Record:warn", "Notify:warn"]
 
 
@@ -204,3 +230,11 @@ def test_soak_left_counts_from_stage_entry():
 def test_state_round_trips_through_dict():
     state = at(Status.PAUSED, 3, 12.5, reason="why", warned_at=3.0)
     assert RolloutState.from_dict(state.to_dict()) == state
+
+
+def test_a_breach_without_baseline_events_names_both_rates():
+    evidence = CheckEvidence(
+        "error_rate", CheckKind.VS_BASELINE, VerdictKind.BREACH, 7.6e5, 1.45e4, 21, 215, 0, 266,
+        215, None, None, 1.41, None, 0.0977, 0.0,
+    )  # fmt: skip
+    assert evidence.describe().startswith("error_rate 9.77% vs baseline 0.00%, ratio [1.41, inf]")

@@ -24,19 +24,20 @@ def test_defaults_are_the_runbook():
     assert (s.breach_error_rate, s.error_window_seconds) == (0.05, 300)
     assert (s.breach_p95_ms, s.p95_window_seconds) == (20_000, 600)
     assert (s.breach_success_rate, s.success_window_seconds) == (0.90, 300)
-    assert (s.warn_error_rate, s.warn_p95_ms, s.warn_success_rate) == (0.02, 17_000, 0.93)
+    assert (s.alpha, s.tolerance, s.slow_ms, s.settle_seconds) == (0.001, 1.5, None, 1.5)
     assert s.breach_action == "rollback" and s.auto_advance is False
+    assert s.shared_breach_action == "pause"
     assert s.poll_interval_seconds <= 0.5
     assert s.sqlite_path == "ion-rollout.db"
 
 
 def test_demo_profile_and_explicit_override(monkeypatch):
     monkeypatch.setenv("ROLLOUT_PROFILE", "demo")
-    monkeypatch.setenv("ROLLOUT_MIN_SAMPLES", "3")
+    monkeypatch.setenv("ROLLOUT_WARN_REPEAT_SECONDS", "7")
     s = load_settings(RolloutSettings)
     assert s.soak_seconds == [5, 5, 5, 5]
-    assert s.error_window_seconds == 30 and s.check_interval_seconds == 1.0
-    assert s.min_samples == 3
+    assert s.late_onset_scale_seconds == 60 and s.alpha == 0.001  # same budget in the demo
+    assert s.warn_repeat_seconds == 7
 
 
 def test_lists_from_env_in_either_form(monkeypatch):
@@ -56,12 +57,12 @@ def test_lists_from_env_in_either_form(monkeypatch):
         ({"ROLLOUT_STORE_URL": "redis://localhost:6379"}, "ROLLOUT_STORE_URL"),
         ({"ROLLOUT_STORE_URL": "ion.db"}, "ROLLOUT_STORE_URL"),
         ({"ROLLOUT_BREACH_ERROR_RATE": "1.5"}, "ROLLOUT_BREACH_ERROR_RATE"),
-        ({"ROLLOUT_WARN_ERROR_RATE": "0.1"}, "ROLLOUT_WARN_ERROR_RATE"),
-        ({"ROLLOUT_WARN_SUCCESS_RATE": "0.5"}, "ROLLOUT_WARN_SUCCESS_RATE"),
+        ({"ROLLOUT_ALPHA": "0"}, "ROLLOUT_ALPHA"),
+        ({"ROLLOUT_TOLERANCE": "1"}, "ROLLOUT_TOLERANCE"),
         ({"ROLLOUT_ERROR_WINDOW_SECONDS": "0"}, "ROLLOUT_ERROR_WINDOW_SECONDS"),
         ({"ROLLOUT_POLL_INTERVAL_SECONDS": "2"}, "ROLLOUT_POLL_INTERVAL_SECONDS"),
         ({"ROLLOUT_BREACH_ACTION": "panic"}, "ROLLOUT_BREACH_ACTION"),
-        ({"ROLLOUT_MIN_SAMPLES": "0"}, "ROLLOUT_MIN_SAMPLES"),
+        ({"ROLLOUT_SHARED_BREACH_ACTION": "panic"}, "ROLLOUT_SHARED_BREACH_ACTION"),
     ],
 )
 def test_invalid_values_name_the_variable(monkeypatch, env, names):

@@ -11,18 +11,25 @@ def outcome(user, side, at, status=200):
 
 BREACH = {
     "metric": "error_rate",
+    "kind": "vs_baseline",
     "verdict": "breach",
-    "value": 0.12,
-    "breach": 0.05,
-    "window_seconds": 30,
-    "samples": 80,
-    "needed": 10,
+    "statistic": 25000.0,
+    "threshold": 16000.0,
+    "canary_events": 10,
+    "canary_requests": 80,
+    "baseline_events": 1,
+    "baseline_requests": 90,
+    "seen": 80,
+    "needed": 40,
+    "ratio": 11.3,
+    "ratio_low": 2.0,
+    "ratio_high": None,
 }
 AUTO = {
     "at": 20.0,
     "verb": "auto_rollback",
     "actor": "controller",
-    "reason": "breach: error_rate 0.12 > 0.05 over 30s (80 samples)",
+    "reason": "breach: error_rate 11.3x baseline [2, inf] (E=2.5e+04 vs 1.6e+04; ...)",
     "details": {"verdict": {"verdict": "breach", "metrics": [{"verdict": "healthy"}, BREACH]}},
 }
 

@@ -66,7 +66,9 @@ def test_fast_demo_on_its_own_stack_rolls_back_automatically(tmp_path):
     assert summary["flips"] == 0
     assert summary["after_rollback"]["canary"] == 0 and summary["after_rollback"]["legacy"] > 0
     assert 0 < summary["fault_to_rollback_s"] < FAST_PLAN.rollback_timeout_s
-    assert "error_rate" in summary["rollback_reason"] and summary["breach"]["samples"] >= 5
+    assert "error_rate" in summary["rollback_reason"]
+    assert summary["breach"]["statistic"] >= summary["breach"]["threshold"]
+    assert summary["breach"]["canary_requests"] >= 5
     assert (summary["final_state"], summary["final_percent"]) == ("rolled_back", 0)
     assert summary["sides"]["canary"] > 0 and summary["user_errors"] > 0
     assert "ROLLBACK by controller" in done.stdout and "ion-demo summary" in done.stdout

@@ -12,14 +12,12 @@ def test_schedule_stops_before_the_last_stage_and_knows_when_start_is_valid():
     assert [startable(s) for s in ("progressing", "paused")] == [False] * 2
 
 
-def test_stack_env_pins_the_demo_profile_and_fast_mode_shrinks_the_windows():
+def test_stack_env_pins_the_demo_profile_and_fast_mode_shortens_the_intervals():
     normal, fast = stack_env(False, "sqlite:///x.db"), stack_env(True, "sqlite:///x.db")
     assert normal["ROLLOUT_PROFILE"] == "demo" and normal["ROLLOUT_AUTO_ADVANCE"] == "false"
     assert normal["ROLLOUT_BREACH_ACTION"] == "rollback"
-    assert "ROLLOUT_ERROR_WINDOW_SECONDS" not in normal
-    assert fast["ROLLOUT_ERROR_WINDOW_SECONDS"] == "3" and fast["ROLLOUT_STORE_URL"].endswith(
-        "x.db"
-    )
+    assert "ROLLOUT_SETTLE_SECONDS" not in normal
+    assert fast["ROLLOUT_SETTLE_SECONDS"] == "0.3" and fast["ROLLOUT_STORE_URL"].endswith("x.db")
     assert (
         plan_for(True) is FAST_PLAN
         and FAST_PLAN.with_overrides(users=7, rate_per_s=None).users == 7

@@ -13,28 +13,30 @@ def test_board_shows_stages_flips_and_the_verdict_numbers():
     ledger = run_ledger(flip=True)
     board = Board("demo", ledger, started_at=0.0)
     board.say(3.0, "gateway routes 5% of buckets to the canary")
-    verdict = {"verdict": "breach", "at": 20.0, "metrics": [{**BREACH, "warn": 0.02}]}
+    verdict = {"verdict": "breach", "at": 20.0, "metrics": [BREACH]}
     board.status = {"state": "rolled_back", "percent": 0, "version": 6, "last_verdict": verdict}
     console = Console(record=True, width=100)
     console.print(render_board(board))
     text = console.export_text()
     assert "[   3.0s] gateway routes 5%" in text and "rolled_back at 0%" in text
-    assert "12.00%  breach (> 5.00%) over 30s, 80/10 samples" in text
+    assert "error_rate         breach          E 2.5e+04/1.6e+04 11.3x [2, inf]" in text
     assert "while the stage grew: 2" in text  # no rollback time on the board yet
     assert "5%" in text and "50.0% 1/2" in text  # stage row: users on canary
+
+
+GUARD = {
+    **BREACH, "metric": "guard_error_rate", "kind": "guard", "canary_rate": 0.125,
+    "line": 0.05, "shared": True,
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("metric", "expected"),
     [
-        ({**BREACH}, "breach (> 5.00%) over 30s, 80/10 samples"),
-        ({**BREACH, "verdict": "warn", "warn": 0.02}, "warn (> 2.00%)"),
-        ({**BREACH, "verdict": "healthy", "value": 0.001}, "healthy (breach > 5.00%)"),
-        (
-            {**BREACH, "metric": "success_rate", "verdict": "healthy", "breach": 0.9},
-            "healthy (breach < 90.00%)",
-        ),
+        (BREACH, "breach          E 2.5e+04/1.6e+04 11.3x [2, inf], canary 10/80"),
+        ({**BREACH, "verdict": "healthy", "ratio_high": 1.41}, "healthy         E 2.5e+04"),
+        (GUARD, "guard_error_rate   breach          E 2.5e+04/1.6e+04 12.50% (line 5.00%) both"),
     ],
 )
-def test_metric_line_names_the_threshold_that_matters(metric, expected):
-    assert expected in metric_line({"warn": 0.02, **metric}).plain
+def test_metric_line_shows_evidence_level_and_effect(metric, expected):
+    assert expected in metric_line(metric).plain

@@ -60,3 +60,11 @@ def test_summary_without_rollback_has_no_duration_and_counts_every_move_as_a_fli
     summary = summary_of(run_ledger(flip=True), rollback=None)
     assert (summary.fault_to_rollback_s, summary.flips, summary.returned_users) == (None, 2, 0)
     assert summary.flip_examples == ["c at 5%", "c at 5%"]
+
+
+def test_summary_row_of_the_breach_shows_the_evidence():
+    rows = dict(summary_rows(summary_of(run_ledger())))
+    assert rows["breach"] == (
+        "error_rate 11.3x [2, inf]: evidence E 2.5e+04 >= 1.6e+04, canary 10/80, "
+        "baseline 1/90 (seen 80, needed 40)"
+    )

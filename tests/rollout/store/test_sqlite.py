@@ -79,17 +79,26 @@ def test_restart_keeps_state_history_and_verdict(path):
     assert reopened.last_verdict() == {"verdict": "healthy"}
 
 
-def test_window_sums_rows_and_merges_histograms(path):
+def canary_sum(store: SqliteStore, since: int, until: int) -> TargetSecond:
+    total = TargetSecond(since, "canary")
+    for r in store.settled_series(since, until):
+        if r.target == "canary":
+            total.merge(r)
+    return total
+
+
+def test_settled_series_sums_rows_and_merges_histograms(path):
     store = SqliteStore(path)
     store.append_aggregates([row(100, "canary", 10, 1, 50.0), row(100, "legacy", 90, 0, 5.0)])
     store.append_aggregates([row(100, "canary", 10, 1, 50.0), row(101, "canary", 20, 10, 900.0)])
     store.append_aggregates([row(102, "canary", 5, 5, 1.0)])
-    stats = store.window("canary", 100, 102)  # [100, 102): the 102 row is outside
+    stats = canary_sum(store, 100, 102)  # [100, 102): the 102 row is outside
     assert (stats.requests, stats.errors, stats.successes) == (40, 12, 28)
     assert stats.latency.total == 40
     assert stats.latency.quantile(0.5) == pytest.approx(50.0, rel=0.02)
     assert stats.latency.quantile(0.95) == pytest.approx(900.0, rel=0.02)
-    assert store.window("legacy", 0, 1000).requests == 90
+    legacy = [r for r in store.settled_series(0, 1000) if r.target == "legacy"]
+    assert sum(r.requests for r in legacy) == 90
 
 
 def test_seconds_merges_every_process_rows_per_second_in_order(path):
@@ -111,7 +120,7 @@ def test_prune_drops_only_old_rows(path):
     store = SqliteStore(path)
     store.append_aggregates([row(s, "canary", 1, 0, 1.0) for s in range(100, 110)])
     assert store.prune(105) == 5
-    assert store.window("canary", 0, 10_000).requests == 5
+    assert canary_sum(store, 0, 10_000).requests == 5
 
 
 def test_lease_is_exclusive_until_it_expires(path):
@@ -134,6 +143,65 @@ def test_open_store_by_url_and_unopenable_path(tmp_path):
         open_store("redis://localhost")
 
 
+def test_settled_series_merges_processes_per_second_and_series(path):
+    store = SqliteStore(path)
+    a = row(100, "canary", 10, 1, 50.0)
+    a.started, a.inflight = 12, LatencyHistogram({3: 2})
+    store.append_aggregates([a, row(100, "baseline", 90, 1, 5.0)])
+    store.append_aggregates([row(100, "canary", 5, 0, 50.0), row(101, "canary", 7, 7, 9.0)])
+    rows = store.settled_series(100, 102)
+    assert [(r.second, r.target, r.requests, r.errors) for r in rows] == [
+        (100, "baseline", 90, 1),
+        (100, "canary", 15, 1),
+        (101, "canary", 7, 7),
+    ]
+    assert (rows[1].started, rows[1].inflight.counts) == (12, {3: 2})
+
+
+def test_rows_arriving_after_their_second_was_settled_are_kept_apart(path):
+    store = SqliteStore(path)
+    store.append_aggregates([row(100, "canary", 10, 0, 5.0)])
+    first = store.settled_series(100, 101)
+    store.append_aggregates([row(100, "canary", 10, 10, 5.0), row(101, "canary", 3, 0, 5.0)])
+    assert store.settled_series(100, 101) == first  # a settled second never changes
+    assert [r.requests for r in store.settled_series(100, 102)] == [10, 3]
+    store.settled_series(0, 50)  # reading an older range never moves the horizon back
+    store.append_aggregates([row(101, "canary", 1, 0, 5.0)])
+    assert [r.requests for r in store.settled_series(101, 102)] == [3]
+
+
+def test_late_rows_are_stamped_with_the_horizon_and_handed_out_once_per_range(path):
+    store = SqliteStore(path)
+    store.settled_series(100, 101)  # horizon 101: second 100 is settled
+    store.append_aggregates([row(100, "canary", 10, 10, 5.0), row(100, "canary", 2, 0, 5.0),
+                             row(100, "baseline", 9, 0, 5.0)])  # fmt: skip
+    store.settled_series(101, 103)  # horizon 103
+    store.append_aggregates([row(101, "canary", 4, 1, 5.0), row(103, "canary", 1, 0, 5.0)])
+    assert store.late_series(0, 101) == []  # nothing was folded before 101
+    late = store.late_series(101, 103)  # fold seconds 101 and 102
+    seen = [(r.fold_second, r.row.second, r.row.target, r.row.requests, r.row.errors) for r in late]
+    assert seen == [(101, 100, "baseline", 9, 0), (101, 100, "canary", 12, 10)]
+    assert [(r.fold_second, r.row.second) for r in store.late_series(103, 104)] == [(103, 101)]
+    assert store.settled_series(103, 104)[0].requests == 1  # 103 was not settled yet: on time
+    assert [r.requests for r in store.settled_series(100, 102)] == []  # never in the series
+
+
+def test_older_files_get_the_new_columns(path):
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE rollout_aggregates (second INTEGER NOT NULL, target TEXT NOT NULL,"
+        " requests INTEGER NOT NULL, errors INTEGER NOT NULL, successes INTEGER NOT NULL,"
+        " latency TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO rollout_aggregates VALUES (5, 'canary', 2, 1, 1, '{}')")
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    assert [(r.requests, r.started) for r in store.settled_series(0, 10)] == [(2, 0)]
+
+
 def test_a_writer_locked_out_past_its_wait_gets_store_busy_and_changes_nothing(path):
     store = SqliteStore(path, wait_seconds=0.1)
     state = RolloutState(status=Status.PROGRESSING, stage_index=0, percent=5)
@@ -143,7 +211,7 @@ def test_a_writer_locked_out_past_its_wait_gets_store_busy_and_changes_nothing(p
         with pytest.raises(StoreBusy):
             store.append_aggregates([row(10, "canary", 1, 0, 5.0)])
         assert store.read().version == 0  # WAL: reads go on while another process writes
-    assert store.history() == [] and store.window("canary", 0, 100).requests == 0
+    assert store.history() == [] and store.settled_series(0, 100) == []
     assert store.compare_and_set(0, state, [entry("start", 5)], now=1.0).version == 1
 
 
