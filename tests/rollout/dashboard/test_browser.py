@@ -213,6 +213,19 @@ def tab_to(page: Page, element_id: str, presses: int = 40) -> None:
 
 
 def test_viewer_and_operator_watch_a_rollout_and_its_automatic_rollback(stack, tmp_path):
+    """The whole story in a real browser; a failure also shows the rollout's history, so an
+    unexpected automatic step (a rollback before the fault) explains itself."""
+    try:
+        watch_a_rollout(stack, tmp_path)
+    except AssertionError as failure:
+        history = httpx.get(
+            f"{stack.gateway}/admin/rollout/history",
+            headers={"authorization": f"Bearer {OPERATOR}"},
+        )
+        raise AssertionError(f"{failure}\nrollout history: {history.text[:6000]}") from failure
+
+
+def watch_a_rollout(stack: Stack, tmp_path: Path) -> None:
     started = time.monotonic()
     shots = Shots(tmp_path / "screenshots")
     with sync_playwright() as playwright:
