@@ -46,6 +46,7 @@ class RolloutSettings(ServiceSettings):
     min_effect: float = Field(2.0, ge=1.2)  # the ratio "needed" samples are computed for
     negligible_rate: float = Field(0.001, gt=0, lt=0.05)  # below it a metric needs no ratio
     slow_ms: float | None = Field(None, gt=0)  # slow-request line; unset: the baseline's P95
+    slow_floor_ms: float = Field(50.0, ge=0)  # ... but never below this (sub-floor: not slow)
     settle_seconds: float = Field(1.5, ge=0)  # a second is judged once this long has passed
     late_onset_scale_seconds: float = Field(6 * HOUR, gt=0)  # see judge.sequential
     # The runbook's absolute guards, tested sequentially on the canary (and the baseline).

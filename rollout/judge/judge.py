@@ -62,6 +62,7 @@ class JudgeConfig:
     tolerance: float = 1.5
     min_effect: float = 2.0
     slow_ms: float | None = None
+    slow_floor_ms: float = 50.0
     error_line: float = 0.05
     non_success_line: float = 0.10
     p95_line_ms: float = 20_000.0
@@ -77,6 +78,7 @@ class JudgeConfig:
             tolerance=s.tolerance,
             min_effect=s.min_effect,
             slow_ms=s.slow_ms,
+            slow_floor_ms=s.slow_floor_ms,
             error_line=s.breach_error_rate,
             non_success_line=1.0 - s.breach_success_rate,
             p95_line_ms=s.breach_p95_ms,
@@ -228,7 +230,11 @@ class Judge:
         if self._baseline_latency.total < MIN_LINE_SAMPLES:
             return None
         p95 = self._baseline_latency.quantile(0.95)
-        self.slow_line_ms = min(p95, MAX_LINE_MS) if p95 is not None else None
+        if p95 is None:
+            return None
+        # The floor: a canary at 2 ms against a baseline at 1.5 ms is "slower" with certainty,
+        # and no operator wants it rolled back for that.
+        self.slow_line_ms = min(max(p95, self.config.slow_floor_ms), MAX_LINE_MS)
         return self.slow_line_ms
 
     def _crossings(

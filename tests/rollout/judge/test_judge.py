@@ -19,13 +19,15 @@ class Traffic:
         self.agg = Aggregator()
         self.flying: list[tuple[float, object, str]] = []  # (ends at, flight, series)
 
-    def second(self, s: int, canary_latency_s: float, per_second=(5, 95)) -> dict:
+    def second(
+        self, s: int, canary_latency_s: float, per_second=(5, 95), baseline_latency_s=0.4
+    ) -> dict:
         rows: dict[str, TargetSecond] = {}
         n, m = (self.rng.poisson(r) for r in per_second)
         arrivals = [(s + self.rng.random(), "canary") for _ in range(n)]
         arrivals += [(s + self.rng.random(), "baseline") for _ in range(m)]
         for at, series in sorted(arrivals):
-            scale = canary_latency_s if series == "canary" else 0.4
+            scale = canary_latency_s if series == "canary" else baseline_latency_s
             latency = scale * float(np.exp(0.55 * self.rng.standard_normal()))
             self.flying.append((at + latency, self.agg.depart((series,), at), series))
         for ends, flight, series in sorted(self.flying, key=lambda f: f[0]):
@@ -54,6 +56,23 @@ def test_requests_stuck_in_flight_breach_before_any_of_them_completes():
     assert s - onset <= 10  # seen crossing the ~1 s line, long before the 60 s completions
     slow = next(m for m in verdict.metrics if m.metric == "slow_share")
     assert slow.verdict == "breach" and slow.line == pytest.approx(1000, rel=0.2)
+
+
+@pytest.mark.parametrize(
+    ("floor_ms", "breaches"),
+    [(50.0, False), (0.0, True)],
+    ids=["default floor: 3 ms vs 1.5 ms is not slow", "no floor: any certain difference is"],
+)
+def test_a_difference_among_fast_requests_is_not_slow_unless_the_floor_is_lifted(
+    floor_ms, breaches
+):
+    judge = Judge(JudgeConfig(slow_floor_ms=floor_ms), 0, STAGE)
+    traffic = Traffic(seed=5)
+    for s in range(STAGE, STAGE + 300):
+        judge.step(s, traffic.second(s, 0.003, baseline_latency_s=0.0015))
+    slow = next(m for m in judge.verdict().metrics if m.metric == "slow_share")
+    assert (slow.verdict == "breach") is breaches
+    assert slow.line == pytest.approx(max(floor_ms, 1.5 * np.exp(0.55 * 1.645)), rel=0.1)
 
 
 def test_a_healthy_canary_is_not_judged_worse_and_says_what_is_needed():
