@@ -44,26 +44,35 @@ class CliError(Exception):
 
 
 def build_parser(default_url: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ion-rollout", description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=default_url, help="gateway base URL (ROLLOUT_ADMIN_URL)")
+    """`--url` is accepted before or after the command (`ion-rollout status --url U` and
+    `ion-rollout --url U status`), as ion-deploy's options and gcloud's are: both copies default
+    to SUPPRESS so neither overwrites the other; `main` falls back to ROLLOUT_ADMIN_URL."""
+    common = argparse.ArgumentParser(add_help=False)
+    url_help = f"gateway base URL (ROLLOUT_ADMIN_URL; now {default_url})"
+    common.add_argument("--url", default=argparse.SUPPRESS, help=url_help)
+    parser = argparse.ArgumentParser(
+        prog="ion-rollout", description=__doc__.split("\n")[0], parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    status = sub.add_parser("status", help="state, percent, soak and the last verdict")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    status = command("status", "state, percent, soak and the last verdict")
     status.add_argument("--watch", action="store_true", help="refresh until Ctrl-C")
     status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
-    sub.add_parser("start", help="start a rollout at the first stage").add_argument("--salt")
-    sub.add_parser("advance", help="move to the next stage now")
-    sub.add_parser("pause", help="hold the current percent; nothing automatic")
-    sub.add_parser("resume", help="resume a paused rollout")
-    rollback = sub.add_parser("rollback", help="emergency rollback to 0%% (no confirmation)")
+    command("start", "start a rollout at the first stage").add_argument("--salt")
+    command("advance", "move to the next stage now")
+    command("pause", "hold the current percent; nothing automatic")
+    command("resume", "resume a paused rollout")
+    rollback = command("rollback", "emergency rollback to 0%% (no confirmation)")
     rollback.add_argument("--reason")
-    sub.add_parser("history", help="transitions, newest first").add_argument(
-        "--limit", type=int, default=20
-    )
-    sub.add_parser("controller", help="run the controller process (ROLLOUT_* settings)")
-    export = sub.add_parser("export", help="write a rollout's per-second series (JSON lines)")
+    command("history", "transitions, newest first").add_argument("--limit", type=int, default=20)
+    command("controller", "run the controller process (ROLLOUT_* settings)")
+    export = command("export", "write a rollout's per-second series (JSON lines)")
     export.add_argument("--rollout", type=int, help="rollout id (default: current or last)")
     export.add_argument("-o", "--output", required=True, help="file to write")
-    replay = sub.add_parser("replay", help="re-run the judge over an export")
+    replay = command("replay", "re-run the judge over an export")
     replay.add_argument("file")
     replay.add_argument("--set", action="append", default=[], metavar="ROLLOUT_X=VALUE",
                         help="override a setting for the replay (repeatable)")  # fmt: skip
@@ -85,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_export(args) if args.command == "export" else run_replay(args)
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:
-        with httpx.Client(base_url=args.url, timeout=10.0, headers=_auth(cli)) as client:
+        url = getattr(args, "url", cli.admin_url)
+        with httpx.Client(base_url=url, timeout=10.0, headers=_auth(cli)) as client:
             return dispatch(args, client, console)
     except CliError as exc:
         print(exc, file=sys.stderr)

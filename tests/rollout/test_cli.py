@@ -125,6 +125,16 @@ def test_wrong_token_hints_at_the_variable(served, capsys, monkeypatch):
     assert code == 1 and "HTTP 401" in err and "GATEWAY_ADMIN_TOKEN" in err
 
 
+def test_url_is_taken_after_the_command_too(served, capsys, monkeypatch):
+    """`ion-rollout status --url U`, as `ion-deploy status --project p` (issue 9)."""
+    url = os.environ["ROLLOUT_ADMIN_URL"]
+    monkeypatch.setenv("ROLLOUT_ADMIN_URL", f"http://127.0.0.1:{free_port()}")  # nobody there
+    code, out, err = run(capsys, "status", "--url", url)
+    assert code == 0 and "idle" in out, err
+    code, out, err = run(capsys, "--url", url, "history")
+    assert code == 0, err
+
+
 def test_connection_refused_is_a_clear_message(capsys, monkeypatch):
     monkeypatch.delenv("ROLLOUT_ADMIN_URL", raising=False)
     url = f"http://127.0.0.1:{free_port()}"
