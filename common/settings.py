@@ -14,6 +14,10 @@ Renamed settings: list them once per class in `renamed = {"old_field": "new_fiel
 variable (prefix + old name) keeps working for one release: its value goes to the new field and
 a `DeprecatedSettingWarning` names both variables (`load_settings` prints it as one stderr line
 at start-up). Both variables set to different values is an error naming both.
+
+Retired settings: list them once per class in `retired = {"old_field": "why it is gone"}`. A
+variable that no longer does anything is never ignored in silence: setting it warns at start-up
+(`RetiredSettingWarning`, printed like a deprecation) with the reason, and nothing else changes.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ class DeprecatedSettingWarning(FutureWarning):
     """
 
 
+class RetiredSettingWarning(DeprecatedSettingWarning):
+    """An environment variable that no longer has any effect is set."""
+
+
 class _SecretMarker:
     """Metadata of a `Secret[...]` field; read by `is_secret`."""
 
@@ -61,6 +69,28 @@ class ServiceSettings(BaseSettings):
 
     renamed: ClassVar[Mapping[str, str]] = {}
     """Old field name -> new field name; the old variable is honoured for one release."""
+
+    retired: ClassVar[Mapping[str, str]] = {}
+    """Field name that no longer exists -> why; setting its variable warns at start-up."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_settings(cls, data: Any) -> Any:
+        if not cls.retired:
+            return data
+        environ = _environ(cls)
+        given = data if isinstance(data, dict) else {}
+        for field, why in cls.retired.items():
+            name = env_name(cls, field)
+            if field in given or _key(cls, name) in environ:
+                warnings.warn(
+                    f"{name} no longer has any effect ({why}); unset it",
+                    RetiredSettingWarning,
+                    stacklevel=2,
+                )
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in cls.retired}
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -10,7 +10,7 @@ latencies are ms. docs/judge.md explains every judge setting.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -27,8 +27,22 @@ DEMO_DEFAULTS: dict[str, Any] = {
 }
 
 
+_WINDOWLESS = "the sequential judge (docs/judge.md) replaced the per-window thresholds"
+
+
 class RolloutSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROLLOUT_", extra="ignore", frozen=True)
+
+    retired: ClassVar[dict[str, str]] = {
+        "warn_error_rate": _WINDOWLESS + "; a warning is evidence half-way to a breach",
+        "warn_p95_ms": _WINDOWLESS + "; a warning is evidence half-way to a breach",
+        "warn_success_rate": _WINDOWLESS + "; a warning is evidence half-way to a breach",
+        "target_error_rate": _WINDOWLESS + "; healthy means certified within ROLLOUT_TOLERANCE",
+        "target_p95_ms": _WINDOWLESS + "; healthy means certified within ROLLOUT_TOLERANCE",
+        "target_success_rate": _WINDOWLESS + "; healthy means certified within ROLLOUT_TOLERANCE",
+        "min_samples": _WINDOWLESS + "; it needs no minimum sample",
+        "check_interval_seconds": "the controller judges every ROLLOUT_FLUSH_INTERVAL_SECONDS",
+    }
 
     store_url: Secret[Annotated[StoreURL, NoDecode, BeforeValidator(parse_store_url)]] = (
         "sqlite:///ion-rollout.db"  # type: ignore[assignment]

@@ -75,3 +75,14 @@ def test_invalid_values_name_the_variable(monkeypatch, env, names):
 def test_absolute_sqlite_path():
     s = load_settings(RolloutSettings, store_url="sqlite:////tmp/x/ion.db")
     assert s.sqlite_path == "/tmp/x/ion.db"
+
+
+def test_a_retired_setting_warns_at_start_up_instead_of_being_ignored(monkeypatch, capsys):
+    monkeypatch.setenv("ROLLOUT_MIN_SAMPLES", "50")
+    monkeypatch.setenv("ROLLOUT_CHECK_INTERVAL_SECONDS", "5")
+    settings = load_settings(RolloutSettings)
+    err = capsys.readouterr().err
+    assert "warning: ROLLOUT_MIN_SAMPLES no longer has any effect" in err
+    assert "ROLLOUT_CHECK_INTERVAL_SECONDS no longer has any effect" in err
+    assert "ROLLOUT_FLUSH_INTERVAL_SECONDS" in err  # says what replaced it
+    assert settings.alpha == 0.001  # nothing else changes
