@@ -3,6 +3,7 @@
 implementation (`sqlite`)."""
 
 from rollout.store.interface import (
+    ChangeFeed,
     Conflict,
     HistoryEntry,
     LateRow,
@@ -15,6 +16,7 @@ from rollout.store.schemes import STORE_SCHEMES, StoreURL, open_store, parse_sto
 
 __all__ = [
     "STORE_SCHEMES",
+    "ChangeFeed",
     "Conflict",
     "HistoryEntry",
     "LateRow",

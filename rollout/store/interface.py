@@ -15,7 +15,7 @@ store object, so they answer quickly instead of queueing behind the background l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -88,6 +88,21 @@ class HistoryEntry:
         }
 
 
+class ChangeFeed(Protocol):
+    """Pushed notice of state writes (Redis pub/sub): every `compare_and_set` that commits
+    publishes the new version, and every subscribed process re-reads the state at once instead
+    of waiting for its next poll. A hint, never the truth: the state row is still read from the
+    store, so a lost or duplicated message costs one poll interval, never a wrong percent.
+
+    `changes()` yields the committed version per write, for as long as the subscription holds;
+    it raises `StoreError` when the connection breaks (the caller waits and calls it again, and
+    polls meanwhile). `aclose()` ends every iteration and frees the connection."""
+
+    def changes(self) -> AsyncIterator[int]: ...
+
+    async def aclose(self) -> None: ...
+
+
 class RolloutStore(Protocol):
     def read(self) -> StoredState:
         """The current state; a fresh store is `idle` at 0 % with version 0."""
@@ -152,5 +167,10 @@ class RolloutStore(Protocol):
         ...
 
     def release_lease(self, holder: str) -> None: ...
+
+    def change_feed(self) -> ChangeFeed | None:
+        """A new subscription to this store's change notices, or None when the store has
+        none (SQLite: every process polls). Opening it does no I/O; `changes()` connects."""
+        ...
 
     def close(self) -> None: ...

@@ -269,6 +269,10 @@ class SqliteStore:
         with self._tx() as db:
             db.execute("DELETE FROM rollout_lease WHERE name = ? AND holder = ?", (LEASE, holder))
 
+    def change_feed(self) -> None:
+        """No push on one host: every process polls the file (<= 0.5 s)."""
+        return None
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
