@@ -31,6 +31,13 @@ CASES = {
     "gateway, sidecar config from a secret": gateway(gmp_config_secret="gmp", secret_version="3"),
     "gateway without the sidecar": gateway(gmp_sidecar=False),
     "gateway, other sidecar image": gateway(gmp_sidecar_image="r.example/gmp:9"),
+    "gateway on Redis through a connector": gateway(
+        gateway_store_url_secret="ion-rollout-store-url", gateway_vpc_connector="c1"
+    ),
+    "gateway, direct VPC egress, all traffic": gateway(
+        gateway_vpc_network="default", gateway_vpc_subnetwork="s1", gateway_vpc_egress="all-traffic"
+    ),
+    "gateway, direct VPC egress, subnetwork only": gateway(gateway_vpc_subnetwork="s1"),
 }
 
 
@@ -68,3 +75,21 @@ def test_a_changed_sidecar_is_visible_to_the_diff() -> None:
     spec = gateway()
     moved = replace(spec, sidecars=(replace(spec.sidecars[0], image="x:2"),))
     assert spec_from_service(to_service(moved)) != spec
+
+
+def test_vpc_access_is_the_v2_message() -> None:
+    connector = to_service(gateway(gateway_vpc_connector="c1")).template.vpc_access
+    assert connector.connector == "projects/ion-test-project/locations/us-central1/connectors/c1"
+    assert connector.egress == run_v2.VpcAccess.VpcEgress.PRIVATE_RANGES_ONLY
+    assert list(connector.network_interfaces) == []
+    direct = to_service(gateway(gateway_vpc_network="n", gateway_vpc_subnetwork="s")).template
+    [interface] = direct.vpc_access.network_interfaces
+    assert (interface.network, interface.subnetwork) == ("n", "s")
+    assert direct.vpc_access.connector == ""
+    assert "vpc_access" not in to_service(gateway()).template, "no VPC: the field stays unset"
+
+
+def test_an_unspecified_egress_reads_as_cloud_runs_default() -> None:
+    service = to_service(gateway(gateway_vpc_connector="c1"))
+    service.template.vpc_access.egress = run_v2.VpcAccess.VpcEgress.VPC_EGRESS_UNSPECIFIED
+    assert spec_from_service(service).vpc == gateway(gateway_vpc_connector="c1").vpc
