@@ -29,6 +29,8 @@ _SETTINGS_CLASSES = (
 _SECRET_NAME = re.compile(
     r"TOKEN|SECRET|PASSW|PWD|(?:^|_)KEY(?:$|_)|API_?KEY|WEBHOOK|CREDENTIAL|PRIVATE|DSN|COOKIE|AUTH"
 )
+# A number about a secret is no secret: ROLLOUT_WEBHOOK_TIMEOUT_SECONDS shows as it is.
+_QUANTITY = re.compile(r"_(?:SECONDS|MS|BYTES|RETRIES|COUNT|PERCENT|ENABLED)$")
 
 
 @cache
@@ -44,7 +46,9 @@ def declared_secrets() -> frozenset[str]:
 
 def is_secret_env(name: str) -> bool:
     upper = name.upper()
-    return upper in declared_secrets() or _SECRET_NAME.search(upper) is not None
+    if upper in declared_secrets():
+        return True
+    return _SECRET_NAME.search(upper) is not None and _QUANTITY.search(upper) is None
 
 
 def masked(value: str) -> str:

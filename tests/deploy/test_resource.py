@@ -13,7 +13,7 @@ from google.cloud import run_v2
 
 from deploy.resource import spec_from_service, to_service
 from deploy.settings import DeploySettings
-from deploy.spec import SecretRef, ServiceSpec, desired_spec
+from deploy.spec import SecretRef, ServiceSpec, VpcSpec, desired_spec
 
 BASE = DeploySettings(project="ion-test-project")
 URLS = {"legacy": "https://l", "canary": "https://c"}
@@ -31,13 +31,15 @@ CASES = {
     "gateway, sidecar config from a secret": gateway(gmp_config_secret="gmp", secret_version="3"),
     "gateway without the sidecar": gateway(gmp_sidecar=False),
     "gateway, other sidecar image": gateway(gmp_sidecar_image="r.example/gmp:9"),
-    "gateway on Redis through a connector": gateway(
-        gateway_store_url_secret="ion-rollout-store-url", gateway_vpc_connector="c1"
+    # VpcSpec spelled out, so a spec that silently lost its VPC could not pass as a round trip
+    "gateway on Redis through a connector": replace(
+        gateway(gateway_store_url_secret="ion-rollout-store-url"),
+        vpc=VpcSpec(connector="projects/ion-test-project/locations/us-central1/connectors/c1"),
     ),
-    "gateway, direct VPC egress, all traffic": gateway(
-        gateway_vpc_network="default", gateway_vpc_subnetwork="s1", gateway_vpc_egress="all-traffic"
+    "gateway, direct VPC egress, all traffic": replace(
+        gateway(), vpc=VpcSpec(network="default", subnetwork="s1", egress="all-traffic")
     ),
-    "gateway, direct VPC egress, subnetwork only": gateway(gateway_vpc_subnetwork="s1"),
+    "gateway, direct VPC egress, subnetwork only": replace(gateway(), vpc=VpcSpec(subnetwork="s1")),
 }
 
 
