@@ -152,6 +152,11 @@ class DeploySettings(ServiceSettings):
                 "DEPLOY_GATEWAY_VPC_EGRESS needs DEPLOY_GATEWAY_VPC_CONNECTOR or "
                 "DEPLOY_GATEWAY_VPC_NETWORK/_SUBNETWORK"
             )
+        if self.gateway_store_without_vpc and not self.gateway_store_is_shared:
+            raise ValueError(
+                "DEPLOY_GATEWAY_STORE_WITHOUT_VPC is about a Redis store, and none is set "
+                "(DEPLOY_GATEWAY_STORE_URL_SECRET)"
+            )
         needs_vpc = self.gateway_store_is_shared and not self.gateway_store_without_vpc
         if needs_vpc and not self.gateway_uses_vpc:
             raise ValueError(

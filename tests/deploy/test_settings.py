@@ -129,6 +129,10 @@ def test_a_redis_store_allows_many_gateways(overrides: dict) -> None:
             "DEPLOY_GATEWAY_STORE_WITHOUT_VPC=true",
         ),
         ({"gateway_vpc_egress": "all-traffic"}, "DEPLOY_GATEWAY_VPC_EGRESS needs"),
+        (
+            {"gateway_store_without_vpc": True},
+            "DEPLOY_GATEWAY_STORE_WITHOUT_VPC is about a Redis store, and none is set",
+        ),
     ],
     ids=[
         "password in plain env",
@@ -139,6 +143,7 @@ def test_a_redis_store_allows_many_gateways(overrides: dict) -> None:
         "redis secret, no VPC",
         "plain rediss://, no VPC",
         "egress without a VPC",
+        "no-VPC opt-out without Redis",
     ],
 )
 def test_store_and_vpc_refusals(overrides: dict, message: str) -> None:
