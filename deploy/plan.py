@@ -10,14 +10,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from deploy.redact import shown_env
 from deploy.spec import ServiceSpec
 
 Action = Literal["create", "update"]
 _IDENTITY = {"name", "role"}
+UNSET = "(unset)"
 
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One row of the plan; `old`/`new` as it may be printed (a secret-looking value masked)."""
+
     field: str
     old: str | None
     new: str
@@ -32,34 +36,51 @@ class Change:
     fields: tuple[FieldChange, ...]
 
 
-def _show(spec: ServiceSpec, name: str) -> list[tuple[str, str]]:
-    """Flatten one field to (label, text) rows: one per env variable, one per sidecar field."""
+def _show(spec: ServiceSpec, name: str) -> list[tuple[str, str, str]]:
+    """Flatten one field to (label, value, shown) rows: one per env variable, one per sidecar or
+    VPC field. `shown` is what a plan may print: a secret-looking env value is masked."""
     value = getattr(spec, name)
     if name == "env":
-        return [(f"env.{key}", val) for key, val in value]
+        return [(f"env.{key}", val, shown_env(key, val)) for key, val in value]
     if name == "secrets":
-        return [(f"env.{ref.env}", str(ref)) for ref in value]
-    if name == "sidecars":
-        return [row for sidecar in value for row in sidecar.rows()]
-    return [(name, str(value))]
+        rows = [(f"env.{ref.env}", str(ref)) for ref in value]
+    elif name == "sidecars":
+        rows = [row for sidecar in value for row in sidecar.rows()]
+    elif name == "vpc":
+        rows = value.rows() if value else []
+    else:
+        rows = [(name, str(value))]
+    return [(label, text, text) for label, text in rows]
 
 
-def _rows(spec: ServiceSpec | None) -> dict[str, str]:
+def _rows(spec: ServiceSpec | None) -> dict[str, tuple[str, str]]:
     if spec is None:
         return {}
     names = [f.name for f in fields(ServiceSpec) if f.name not in _IDENTITY]
-    return {label: text for name in names for label, text in _show(spec, name)}
+    return {label: (text, shown) for name in names for label, text, shown in _show(spec, name)}
 
 
 def field_changes(old: ServiceSpec | None, new: ServiceSpec) -> tuple[FieldChange, ...]:
-    """Every row that differs, removals shown as a change to "(unset)"."""
+    """Every row whose value differs, removals shown as a change to "(unset)".
+
+    Values are compared as they are and carried as they may be shown, so a secret that changes
+    is an update whose rows say only that it changed.
+    """
     before, after = _rows(old), _rows(new)
     labels = sorted(set(before) | set(after))
     return tuple(
-        FieldChange(label, before.get(label), after.get(label, "(unset)"))
+        FieldChange(
+            label,
+            before[label][1] if label in before else None,
+            after[label][1] if label in after else UNSET,
+        )
         for label in labels
-        if before.get(label) != after.get(label)
+        if _value(before, label) != _value(after, label)
     )
+
+
+def _value(rows: dict[str, tuple[str, str]], label: str) -> str | None:
+    return rows[label][0] if label in rows else None
 
 
 def diff(

@@ -11,10 +11,14 @@ from dataclasses import dataclass, replace
 
 from google.cloud import run_v2
 
-from deploy.spec import SecretRef, ServiceSpec, SidecarSpec
+from deploy.spec import SecretRef, ServiceSpec, SidecarSpec, VpcSpec
 
 MANAGED_BY = "ion-deploy"
 CONFIG_FILE = "config.yaml"
+EGRESS = {
+    "private-ranges-only": run_v2.VpcAccess.VpcEgress.PRIVATE_RANGES_ONLY,
+    "all-traffic": run_v2.VpcAccess.VpcEgress.ALL_TRAFFIC,
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,20 @@ def _config_volume(sidecar: SidecarSpec, ref: SecretRef) -> run_v2.Volume:
     return run_v2.Volume(name=_volume_name(sidecar), secret=source)
 
 
+def _vpc_access(vpc: VpcSpec | None) -> run_v2.VpcAccess | None:
+    """`connector` or one network interface (Direct VPC egress), and the egress setting."""
+    if vpc is None:
+        return None
+    interfaces = []
+    if vpc.network or vpc.subnetwork:
+        interfaces.append(
+            run_v2.VpcAccess.NetworkInterface(network=vpc.network, subnetwork=vpc.subnetwork)
+        )
+    return run_v2.VpcAccess(
+        connector=vpc.connector, egress=EGRESS[vpc.egress], network_interfaces=interfaces
+    )
+
+
 def to_service(spec: ServiceSpec, name: str = "") -> run_v2.Service:
     """The request body; `name` is empty on create (the API composes it from parent + id)."""
     template = run_v2.RevisionTemplate(
@@ -92,6 +110,7 @@ def to_service(spec: ServiceSpec, name: str = "") -> run_v2.Service:
         max_instance_request_concurrency=spec.concurrency,
         timeout=dt.timedelta(seconds=spec.timeout_seconds),
         service_account=spec.service_account,
+        vpc_access=_vpc_access(spec.vpc),
     )
     return run_v2.Service(
         name=name,
@@ -137,6 +156,21 @@ def _read_sidecar(container: run_v2.Container, volumes: dict[str, run_v2.Volume]
     return replace(sidecar, config_dir=config_dir) if config else sidecar
 
 
+def _read_vpc(template: run_v2.RevisionTemplate) -> VpcSpec | None:
+    """None when the revision has no VPC access; an unspecified egress is Cloud Run's default."""
+    access = template.vpc_access
+    interface = access.network_interfaces[0] if access.network_interfaces else None
+    if not access.connector and interface is None:
+        return None
+    egress = next((k for k, v in EGRESS.items() if v == access.egress), "private-ranges-only")
+    return VpcSpec(
+        connector=access.connector,
+        network=interface.network if interface else "",
+        subnetwork=interface.subnetwork if interface else "",
+        egress=egress,
+    )
+
+
 def _split(template: run_v2.RevisionTemplate) -> tuple[run_v2.Container, list[run_v2.Container]]:
     """The ingress container (the one with a port, as Cloud Run requires) and the sidecars."""
     containers = list(template.containers) or [run_v2.Container()]
@@ -169,6 +203,7 @@ def spec_from_service(service: run_v2.Service) -> ServiceSpec:
         health_path=probe,
         port=container.ports[0].container_port if container.ports else 0,
         sidecars=tuple(_read_sidecar(c, volumes) for c in others),
+        vpc=_read_vpc(template),
     )
 
 

@@ -6,10 +6,13 @@ stops the command with the variable's name instead of a half-applied deployment.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import Secret, ServiceSettings, load_settings
+from deploy import store, vpc
 
 GMP_SIDECAR_IMAGE = (
     "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
@@ -57,6 +60,15 @@ class DeploySettings(ServiceSettings):
     legacy_env: Secret[dict[str, str]] = Field(default_factory=dict)
     canary_env: Secret[dict[str, str]] = Field(default_factory=dict)
 
+    # The gateway's rollout store and the network to reach it (docs/deploy.md "Cloud Run with
+    # Memorystore"): a secret reference, never the URL itself.
+    gateway_store_url_secret: str = ""
+    gateway_vpc_connector: str = ""
+    gateway_vpc_network: str = ""
+    gateway_vpc_subnetwork: str = ""
+    gateway_vpc_egress: Literal["", "private-ranges-only", "all-traffic"] = ""
+    gateway_store_without_vpc: bool = False
+
     gmp_sidecar: bool = True
     gmp_sidecar_image: str = GMP_SIDECAR_IMAGE
     gmp_config_secret: str = ""
@@ -81,17 +93,91 @@ class DeploySettings(ServiceSettings):
                 raise ValueError(f"{svc}_min_instances {low} > {svc}_max_instances {high}")
         return self
 
+    @field_validator("gateway_store_url_secret")
+    @classmethod
+    def _secret_reference_shape(cls, value: str) -> str:
+        if value and (problem := store.secret_ref_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("gateway_vpc_connector", "gateway_vpc_network", "gateway_vpc_subnetwork")
+    @classmethod
+    def _vpc_name_shape(cls, value: str, info: ValidationInfo) -> str:
+        kind = str(info.field_name).removeprefix("gateway_vpc_")
+        if problem := vpc.name_problem(kind, value, str(info.data.get("region", ""))):
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_the_store(self) -> DeploySettings:
+        """The store URL comes from the secret or from plain env, never both; plain env never
+        carries a password (the messages never quote the URL)."""
+        plain = self.gateway_env.get(store.STORE_ENV)
+        if plain is not None and self.gateway_store_url_secret:
+            raise ValueError(
+                f"DEPLOY_GATEWAY_STORE_URL_SECRET and DEPLOY_GATEWAY_ENV's {store.STORE_ENV} are "
+                f"both set; keep the secret and remove {store.STORE_ENV} from DEPLOY_GATEWAY_ENV"
+            )
+        if plain is not None and (problem := store.plain_url_problem(plain)):
+            raise ValueError(problem)
+        return self
+
     @model_validator(mode="after")
     def _one_gateway_on_a_local_store(self) -> DeploySettings:
-        """Each gateway instance would keep its own SQLite rollout state (its own percent), so
-        more than one needs a shared store named in `DEPLOY_GATEWAY_ENV`'s ROLLOUT_STORE_URL."""
-        store = self.gateway_env.get("ROLLOUT_STORE_URL", "sqlite:")
-        if self.gateway_max_instances > 1 and store.startswith("sqlite:"):
+        """Each gateway instance would keep its own SQLite rollout state (its own percent, in its
+        own in-memory filesystem), so more than one needs the shared Redis store."""
+        if self.gateway_max_instances > 1 and not self.gateway_store_is_shared:
             raise ValueError(
-                "gateway_max_instances > 1 needs a shared rollout store; with the SQLite store "
-                "(the default) the gateway runs as one instance"
+                f"DEPLOY_GATEWAY_MAX_INSTANCES={self.gateway_max_instances} needs a shared "
+                "rollout store: with SQLite (the default) each gateway instance keeps its own "
+                "rollout state in its in-memory filesystem, so the gateway runs as one instance. "
+                "Use a Redis store (Memorystore): put its redis:// or rediss:// URL in a Secret "
+                "Manager secret, name it in DEPLOY_GATEWAY_STORE_URL_SECRET and set "
+                "DEPLOY_GATEWAY_VPC_CONNECTOR or DEPLOY_GATEWAY_VPC_NETWORK/_SUBNETWORK "
+                '(docs/deploy.md, "Cloud Run with Memorystore")'
             )
         return self
+
+    @model_validator(mode="after")
+    def _one_way_into_the_vpc(self) -> DeploySettings:
+        """A connector or Direct VPC egress, not both; a Redis store needs one of them."""
+        direct = self.gateway_vpc_network or self.gateway_vpc_subnetwork
+        if self.gateway_vpc_connector and direct:
+            raise ValueError(
+                "DEPLOY_GATEWAY_VPC_CONNECTOR (Serverless VPC Access) and DEPLOY_GATEWAY_VPC_"
+                "NETWORK/_SUBNETWORK (Direct VPC egress) are two ways into the VPC; set one"
+            )
+        if self.gateway_vpc_egress and not self.gateway_uses_vpc:
+            raise ValueError(
+                "DEPLOY_GATEWAY_VPC_EGRESS needs DEPLOY_GATEWAY_VPC_CONNECTOR or "
+                "DEPLOY_GATEWAY_VPC_NETWORK/_SUBNETWORK"
+            )
+        if self.gateway_store_without_vpc and not self.gateway_store_is_shared:
+            raise ValueError(
+                "DEPLOY_GATEWAY_STORE_WITHOUT_VPC is about a Redis store, and none is set "
+                "(DEPLOY_GATEWAY_STORE_URL_SECRET)"
+            )
+        needs_vpc = self.gateway_store_is_shared and not self.gateway_store_without_vpc
+        if needs_vpc and not self.gateway_uses_vpc:
+            raise ValueError(
+                "a Redis rollout store on Memorystore has only a private address: set "
+                "DEPLOY_GATEWAY_VPC_CONNECTOR (Serverless VPC Access) or "
+                "DEPLOY_GATEWAY_VPC_NETWORK/_SUBNETWORK (Direct VPC egress), or "
+                "DEPLOY_GATEWAY_STORE_WITHOUT_VPC=true if the gateway reaches it without one"
+            )
+        return self
+
+    @property
+    def gateway_store_is_shared(self) -> bool:
+        """A Redis store: from the secret (taken to hold a redis[s]:// URL) or plain env."""
+        plain = self.gateway_env.get(store.STORE_ENV, "")
+        return bool(self.gateway_store_url_secret) or store.is_shared(plain)
+
+    @property
+    def gateway_uses_vpc(self) -> bool:
+        return bool(
+            self.gateway_vpc_connector or self.gateway_vpc_network or self.gateway_vpc_subnetwork
+        )
 
     @property
     def location(self) -> str:

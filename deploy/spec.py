@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from deploy import store, vpc
 from deploy.settings import DeploySettings
 
 ROLES = ("legacy", "canary", "gateway")
@@ -60,6 +61,26 @@ class SidecarSpec:
 
 
 @dataclass(frozen=True)
+class VpcSpec:
+    """How the service reaches a VPC: a connector, or Direct VPC egress (network/subnetwork).
+
+    `connector` is the full name (`projects/<p>/locations/<r>/connectors/<n>`), the others as
+    configured; `egress` is `private-ranges-only` or `all-traffic`.
+    """
+
+    connector: str = ""
+    network: str = ""
+    subnetwork: str = ""
+    egress: str = vpc.DEFAULT_EGRESS
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Plan rows `vpc.<field>`, the ones set (egress always)."""
+        rows = [("connector", self.connector), ("network", self.network)]
+        rows += [("subnetwork", self.subnetwork), ("egress", self.egress)]
+        return [(f"vpc.{field}", text) for field, text in rows if text]
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """What one Cloud Run service should look like; field names double as plan labels."""
 
@@ -79,6 +100,7 @@ class ServiceSpec:
     health_path: str = "/health"
     port: int = CONTAINER_PORT
     sidecars: tuple[SidecarSpec, ...] = ()
+    vpc: VpcSpec | None = None
 
     def env_dict(self) -> dict[str, str]:
         return dict(self.env)
@@ -93,8 +115,27 @@ def _secrets(settings: DeploySettings, role: str) -> tuple[SecretRef, ...]:
             ("CANARY_GEMINI_API_KEY", settings.gemini_api_key_secret),
         ],
     }[role]
-    refs = (SecretRef(env, name, settings.secret_version) for env, name in wanted if name)
+    refs = [SecretRef(env, name, settings.secret_version) for env, name in wanted if name]
+    if role == "gateway" and settings.gateway_store_url_secret:
+        secret, version = store.split_secret_ref(
+            settings.gateway_store_url_secret, settings.project, settings.secret_version
+        )
+        refs.append(SecretRef(store.STORE_ENV, secret, version))
     return tuple(sorted(refs))
+
+
+def _vpc(settings: DeploySettings, role: str) -> VpcSpec | None:
+    """Only the gateway talks to the rollout store, so only it gets into the VPC."""
+    if role != "gateway" or not settings.gateway_uses_vpc:
+        return None
+    return VpcSpec(
+        connector=vpc.connector_path(
+            settings.gateway_vpc_connector, settings.project, settings.region
+        ),
+        network=settings.gateway_vpc_network,
+        subnetwork=settings.gateway_vpc_subnetwork,
+        egress=settings.gateway_vpc_egress or vpc.DEFAULT_EGRESS,
+    )
 
 
 def _env(settings: DeploySettings, role: str, upstream_urls: Mapping[str, str]) -> dict[str, str]:
@@ -135,6 +176,7 @@ def desired_spec(
         service_account=settings.service_account(role),
         health_path=HEALTH_PATHS[role],
         sidecars=_sidecars(settings, role),
+        vpc=_vpc(settings, role),
     )
 
 

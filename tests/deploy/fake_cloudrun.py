@@ -7,7 +7,7 @@ setting attributes: `deny` (403 on everything), `fail_operations` (the next oper
 with an error), `done_after_polls` (operations need that many GETs before they are done).
 Requests for a project other than `project` answer 404, like a wrong project id does, and a
 template that breaks the multi-container rules (one ingress port, named containers, known
-`dependsOn` and volume names) answers 400.
+`dependsOn` and volume names; a VPC connector or one network interface, not both) answers 400.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ def invalid_template(body: dict[str, Any]) -> str:
         return "exactly one container (the ingress container) must set a port"
     if len(containers) > 1 and "" in names:
         return "every container of a multi-container service needs a name"
+    vpc = template.get("vpcAccess", {})
+    if vpc.get("connector") and vpc.get("networkInterfaces"):
+        return "a revision reaches a VPC through a connector or Direct VPC egress, not both"
+    if len(vpc.get("networkInterfaces", [])) > 1:
+        return "at most one network interface is supported"
     for container in containers:
         missing = set(container.get("dependsOn", [])) - names
         missing |= {m["name"] for m in container.get("volumeMounts", [])} - volumes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from deploy.cli import build_parser, main
@@ -129,3 +131,91 @@ def test_a_failed_deployment_exits_1(args, adc_file, fake, capsys) -> None:
     assert "creating service ion-api failed (INVALID_ARGUMENT): Revision" in err
     writes = [(method, path) for method, path in fake.calls if method in {"POST", "PATCH"}]
     assert len(writes) == 1, "stops at the first failure"
+
+
+VIEWER_TOKEN = "viewer-tok-5b1e0c"
+WEBHOOK = "https://hooks.slack.com/services/T000/B000/XYZsecretXYZ"
+PASSWORD = "s3cr3t-Pa55"
+
+
+def test_many_gateways_on_memorystore_plan_apply_status_show_no_secret(
+    args, adc_file, fake, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("DEPLOY_GATEWAY_MAX_INSTANCES", "5")
+    monkeypatch.setenv("DEPLOY_GATEWAY_STORE_URL_SECRET", "ion-rollout-store-url")
+    monkeypatch.setenv("DEPLOY_GATEWAY_VPC_CONNECTOR", "redis-connector")
+    extra = {"GATEWAY_VIEWER_TOKEN": VIEWER_TOKEN, "ROLLOUT_WEBHOOK_URL": WEBHOOK}
+    monkeypatch.setenv("DEPLOY_GATEWAY_ENV", json.dumps(extra))
+    logs = ["--log-level", "DEBUG"]
+
+    assert main([*args, *logs, "plan"]) == 0
+    plan = capsys.readouterr()
+    lines = plan.out.splitlines()
+    assert "    env.ROLLOUT_STORE_URL: secret:ion-rollout-store-url:latest" in lines
+    assert "    max_instances: 5" in lines
+    assert (
+        "    vpc.connector: projects/ion-test-project/locations/us-central1/connectors/"
+        "redis-connector"
+    ) in lines
+    assert "    vpc.egress: private-ranges-only" in lines
+    assert f"    env.GATEWAY_VIEWER_TOKEN: *** ({len(VIEWER_TOKEN)} chars)" in lines
+    assert f"    env.ROLLOUT_WEBHOOK_URL: *** ({len(WEBHOOK)} chars)" in lines
+
+    assert main([*args, *logs, "apply"]) == 0
+    apply = capsys.readouterr()
+    assert main([*args, *logs, "plan"]) == 0
+    again = capsys.readouterr()
+    assert again.out.startswith("No changes.")
+    assert main([*args, *logs, "status"]) == 0
+    status = capsys.readouterr()
+
+    shown = "".join(stream for result in (plan, apply, again, status) for stream in result)
+    assert VIEWER_TOKEN not in shown
+    assert WEBHOOK not in shown
+    assert "XYZsecretXYZ" not in shown
+    gateway = fake.services[f"projects/{PROJECT}/locations/us-central1/services/ion-gateway"]
+    assert gateway["template"]["scaling"]["maxInstanceCount"] == 5
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {
+                "DEPLOY_GATEWAY_MAX_INSTANCES": "3",
+                "DEPLOY_GATEWAY_ENV": json.dumps(
+                    {"ROLLOUT_STORE_URL": f"redis://default:{PASSWORD}@10.0.0.3:6379/0"}
+                ),
+                "DEPLOY_GATEWAY_VPC_CONNECTOR": "redis-connector",
+            },
+            "name the secret in DEPLOY_GATEWAY_STORE_URL_SECRET",
+        ),
+        (
+            {"DEPLOY_GATEWAY_MAX_INSTANCES": "3"},
+            "DEPLOY_GATEWAY_MAX_INSTANCES=3 needs a shared rollout store",
+        ),
+        (
+            {
+                "DEPLOY_GATEWAY_STORE_URL_SECRET": "ion-rollout-store-url",
+                "DEPLOY_GATEWAY_VPC_CONNECTOR": "redis-connector",
+                "DEPLOY_GATEWAY_VPC_SUBNETWORK": "redis-subnet",
+            },
+            "are two ways into the VPC; set one",
+        ),
+        (
+            {"DEPLOY_GATEWAY_VPC_CONNECTOR": "Redis Connector"},
+            "DEPLOY_GATEWAY_VPC_CONNECTOR: Value error, must be a connector name",
+        ),
+    ],
+    ids=["password in plain env", "sqlite, 3 gateways", "connector and subnetwork", "bad name"],
+)
+def test_store_and_vpc_mistakes_exit_2_before_any_call(
+    args, adc_file, fake, monkeypatch, capsys, env, message
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main([*args, "plan"]) == 2
+    out, err = capsys.readouterr()
+    assert message in err
+    assert PASSWORD not in out + err
+    assert fake.calls == []

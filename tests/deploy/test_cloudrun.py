@@ -9,7 +9,7 @@ from google.auth.credentials import AnonymousCredentials
 
 from deploy import actions
 from deploy.cloudrun import CloudRun, DeployError, make_client
-from deploy.spec import PENDING_URL, desired_spec, desired_specs
+from deploy.spec import PENDING_URL, VpcSpec, desired_spec, desired_specs
 from tests.deploy.fake_cloudrun import FakeCloudRun
 
 pytestmark = pytest.mark.usefixtures("isolated_google_env")
@@ -221,3 +221,75 @@ def test_a_template_cloud_run_rejects_says_why(settings, cloud, fake) -> None:
         "creating service ion-gateway failed (BAD_REQUEST): "
         "container 'gmp-collector' refers to unknown ['app']."
     )
+
+
+REDIS = {
+    "gateway_store_url_secret": "projects/ion-test-project/secrets/ion-rollout-store-url",
+    "gateway_max_instances": 6,
+}
+PRIVATE_RANGES_ONLY = 2  # VpcAccess.VpcEgress, as the REST transport sends it (an integer)
+ALL_TRAFFIC = 1
+
+
+def env_of(body: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in body["template"]["containers"][0]["env"]}
+
+
+def test_a_redis_store_through_a_connector_is_planned_and_applied(settings, cloud, fake) -> None:
+    actions.apply(settings, cloud, quiet)
+    redis = settings.model_copy(update={**REDIS, "gateway_vpc_connector": "redis-connector"})
+    [change] = actions.plan_changes(redis, cloud)
+    connector = "projects/ion-test-project/locations/us-central1/connectors/redis-connector"
+    assert [(change.spec.name, f.field, f.old, f.new) for f in change.fields] == [
+        ("ion-gateway", "env.ROLLOUT_STORE_URL", None, "secret:ion-rollout-store-url:latest"),
+        ("ion-gateway", "max_instances", "1", "6"),
+        ("ion-gateway", "vpc.connector", None, connector),
+        ("ion-gateway", "vpc.egress", None, "private-ranges-only"),
+    ]
+    fake.calls.clear()
+    actions.apply(redis, cloud, quiet)
+    assert [m for m, _ in fake.calls if m != "GET"] == ["PATCH"]
+    body = gateway_body(fake, settings)
+    assert body["template"]["vpcAccess"] == {"connector": connector, "egress": PRIVATE_RANGES_ONLY}
+    assert body["template"]["scaling"]["maxInstanceCount"] == 6
+    assert env_of(body)["ROLLOUT_STORE_URL"] == {
+        "name": "ROLLOUT_STORE_URL",
+        "valueSource": {"secretKeyRef": {"secret": "ion-rollout-store-url", "version": "latest"}},
+    }
+    for role in ("ion-api", "ion-api-canary"):
+        upstream = fake.services[f"{settings.location}/services/{role}"]
+        assert "vpcAccess" not in upstream["template"], "only the gateway talks to the store"
+    assert actions.plan_changes(redis, cloud) == []
+
+
+def test_direct_vpc_egress_and_switching_from_a_connector(settings, cloud, fake) -> None:
+    connected = settings.model_copy(update={**REDIS, "gateway_vpc_connector": "redis-connector"})
+    actions.apply(connected, cloud, quiet)
+    direct = settings.model_copy(
+        update={
+            **REDIS,
+            "gateway_vpc_network": "default",
+            "gateway_vpc_subnetwork": "redis-subnet",
+            "gateway_vpc_egress": "all-traffic",
+        }
+    )
+    [change] = actions.plan_changes(direct, cloud)
+    assert {f.field: f.new for f in change.fields} == {
+        "vpc.connector": "(unset)",
+        "vpc.network": "default",
+        "vpc.subnetwork": "redis-subnet",
+        "vpc.egress": "all-traffic",
+    }
+    actions.apply(direct, cloud, quiet)
+    assert gateway_body(fake, settings)["template"]["vpcAccess"] == {
+        "networkInterfaces": [{"network": "default", "subnetwork": "redis-subnet"}],
+        "egress": ALL_TRAFFIC,
+    }
+    assert actions.plan_changes(direct, cloud) == []
+
+
+def test_a_vpc_cloud_run_rejects_says_why(settings, cloud) -> None:
+    spec = desired_spec(settings, "gateway")
+    both = replace(spec, vpc=VpcSpec(connector="projects/p/locations/r/connectors/c", network="n"))
+    with pytest.raises(DeployError, match="through a connector or Direct VPC egress, not both"):
+        cloud.create(both)

@@ -93,3 +93,68 @@ def test_a_sidecar_change_renders_one_line_per_field() -> None:
         f"    sidecar.gmp-collector.image: {collector.image}",
         "Plan: 0 to create, 1 to update.",
     ]
+
+
+SECRET_ENV = {
+    "GATEWAY_VIEWER_TOKEN": "viewer-tok-123",  # declared Secret[...] by GatewaySettings
+    "ROLLOUT_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/XYZsecret",  # by Rollout
+    "OTEL_EXPORTER_OTLP_HEADERS_API_KEY": "k-9f8e7d",  # by its name only
+    "GATEWAY_LOG_LEVEL": "DEBUG",  # not a secret: shown as is
+    "ROLLOUT_WEBHOOK_TIMEOUT_SECONDS": "5",  # a number about a secret: shown as is
+}
+SHOWN = {"GATEWAY_LOG_LEVEL", "ROLLOUT_WEBHOOK_TIMEOUT_SECONDS"}
+
+
+def gateway_with_env(env: dict[str, str]):
+    settings = DeploySettings(project="ion-test-project", gateway_env=env)
+    return desired_specs(settings, {"legacy": "https://l", "canary": "https://c"})[2]
+
+
+def test_secret_env_values_never_show_in_a_plan() -> None:
+    text = render(diff([gateway_with_env(SECRET_ENV)], {}))
+    for name, value in SECRET_ENV.items():
+        if name in SHOWN:
+            assert f"    env.{name}: {value}" in text.splitlines()
+        else:
+            assert value not in text
+            assert f"    env.{name}: *** ({len(value)} chars)" in text.splitlines()
+    # references are safe to show, and still are
+    assert "    env.GATEWAY_ADMIN_TOKEN: secret:ion-gateway-admin-token:latest" in text
+
+
+def test_a_changed_secret_of_the_same_length_is_still_an_update() -> None:
+    old = gateway_with_env({"GATEWAY_VIEWER_TOKEN": "aaaa"})
+    new = gateway_with_env({"GATEWAY_VIEWER_TOKEN": "bbbb"})
+    [change] = diff([new], {new.name: old})
+    assert list(change.fields) == [
+        FieldChange("env.GATEWAY_VIEWER_TOKEN", "*** (4 chars)", "*** (4 chars)")
+    ]
+    removed = field_changes(old, gateway_with_env({}))
+    assert removed == (FieldChange("env.GATEWAY_VIEWER_TOKEN", "*** (4 chars)", "(unset)"),)
+
+
+def test_a_password_in_any_other_url_shows_as_stars() -> None:
+    spec = gateway_with_env({"GATEWAY_EXTRA_UPSTREAM": "https://svc:pw-77@upstream.internal/x"})
+    text = render(diff([spec], {}))
+    assert "pw-77" not in text
+    assert "    env.GATEWAY_EXTRA_UPSTREAM: https://svc:***@upstream.internal/x" in text
+
+
+def test_vpc_rows_show_in_the_diff() -> None:
+    settings = DeploySettings(
+        project="ion-test-project",
+        gateway_store_url_secret="ion-rollout-store-url",
+        gateway_vpc_connector="c1",
+        gateway_max_instances=4,
+    )
+    new = desired_specs(settings, {"legacy": "https://l", "canary": "https://c"})[2]
+    assert [(f.field, f.old, f.new) for f in field_changes(GATEWAY, new)] == [
+        ("env.ROLLOUT_STORE_URL", None, "secret:ion-rollout-store-url:latest"),
+        ("max_instances", "1", "4"),
+        ("vpc.connector", None, "projects/ion-test-project/locations/us-central1/connectors/c1"),
+        ("vpc.egress", None, "private-ranges-only"),
+    ]
+    assert [(f.field, f.new) for f in field_changes(new, GATEWAY) if f.field.startswith("vpc")] == [
+        ("vpc.connector", "(unset)"),
+        ("vpc.egress", "(unset)"),
+    ]

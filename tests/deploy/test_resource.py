@@ -13,7 +13,7 @@ from google.cloud import run_v2
 
 from deploy.resource import spec_from_service, to_service
 from deploy.settings import DeploySettings
-from deploy.spec import SecretRef, ServiceSpec, desired_spec
+from deploy.spec import SecretRef, ServiceSpec, VpcSpec, desired_spec
 
 BASE = DeploySettings(project="ion-test-project")
 URLS = {"legacy": "https://l", "canary": "https://c"}
@@ -31,6 +31,15 @@ CASES = {
     "gateway, sidecar config from a secret": gateway(gmp_config_secret="gmp", secret_version="3"),
     "gateway without the sidecar": gateway(gmp_sidecar=False),
     "gateway, other sidecar image": gateway(gmp_sidecar_image="r.example/gmp:9"),
+    # VpcSpec spelled out, so a spec that silently lost its VPC could not pass as a round trip
+    "gateway on Redis through a connector": replace(
+        gateway(gateway_store_url_secret="ion-rollout-store-url"),
+        vpc=VpcSpec(connector="projects/ion-test-project/locations/us-central1/connectors/c1"),
+    ),
+    "gateway, direct VPC egress, all traffic": replace(
+        gateway(), vpc=VpcSpec(network="default", subnetwork="s1", egress="all-traffic")
+    ),
+    "gateway, direct VPC egress, subnetwork only": replace(gateway(), vpc=VpcSpec(subnetwork="s1")),
 }
 
 
@@ -68,3 +77,21 @@ def test_a_changed_sidecar_is_visible_to_the_diff() -> None:
     spec = gateway()
     moved = replace(spec, sidecars=(replace(spec.sidecars[0], image="x:2"),))
     assert spec_from_service(to_service(moved)) != spec
+
+
+def test_vpc_access_is_the_v2_message() -> None:
+    connector = to_service(gateway(gateway_vpc_connector="c1")).template.vpc_access
+    assert connector.connector == "projects/ion-test-project/locations/us-central1/connectors/c1"
+    assert connector.egress == run_v2.VpcAccess.VpcEgress.PRIVATE_RANGES_ONLY
+    assert list(connector.network_interfaces) == []
+    direct = to_service(gateway(gateway_vpc_network="n", gateway_vpc_subnetwork="s")).template
+    [interface] = direct.vpc_access.network_interfaces
+    assert (interface.network, interface.subnetwork) == ("n", "s")
+    assert direct.vpc_access.connector == ""
+    assert "vpc_access" not in to_service(gateway()).template, "no VPC: the field stays unset"
+
+
+def test_an_unspecified_egress_reads_as_cloud_runs_default() -> None:
+    service = to_service(gateway(gateway_vpc_connector="c1"))
+    service.template.vpc_access.egress = run_v2.VpcAccess.VpcEgress.VPC_EGRESS_UNSPECIFIED
+    assert spec_from_service(service).vpc == gateway(gateway_vpc_connector="c1").vpc

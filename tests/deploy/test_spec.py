@@ -9,6 +9,7 @@ from deploy.spec import (
     GMP_SIDECAR_NAME,
     PENDING_URL,
     SecretRef,
+    VpcSpec,
     desired_spec,
     desired_specs,
     missing_inputs,
@@ -159,3 +160,67 @@ def test_missing_inputs_name_the_variables() -> None:
         "DEPLOY_GATEWAY_IMAGE (or DEPLOY_REGISTRY)",
     ]
     assert missing_inputs(DeploySettings(**BASE)) == []
+
+
+STORE = {"gateway_store_url_secret": "ion-rollout-store-url", "gateway_max_instances": 4}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # a bare name: same project, DEPLOY_SECRET_VERSION
+        (
+            {**STORE, "gateway_vpc_connector": "c1", "secret_version": "7"},
+            SecretRef("ROLLOUT_STORE_URL", "ion-rollout-store-url", "7"),
+        ),
+        # the version in a full reference wins over DEPLOY_SECRET_VERSION
+        (
+            {
+                **STORE,
+                "gateway_store_url_secret": "projects/ion-shared-secrets/secrets/store/versions/2",
+                "gateway_vpc_connector": "c1",
+            },
+            SecretRef("ROLLOUT_STORE_URL", "projects/ion-shared-secrets/secrets/store", "2"),
+        ),
+    ],
+)
+def test_the_store_url_is_a_secret_reference_on_the_gateway_only(overrides, expected) -> None:
+    settings = DeploySettings(**BASE, **overrides)
+    gateway = desired_spec(settings, "gateway")
+    assert expected in gateway.secrets
+    assert "ROLLOUT_STORE_URL" not in gateway.env_dict(), "never a plain value"
+    for role in ("legacy", "canary"):
+        assert "ROLLOUT_STORE_URL" not in {ref.env for ref in desired_spec(settings, role).secrets}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, None),
+        (
+            {**STORE, "gateway_vpc_connector": "redis-connector"},
+            VpcSpec(
+                connector="projects/ion-test-project/locations/us-central1/connectors/redis-connector"
+            ),
+        ),
+        (
+            {
+                **STORE,
+                "gateway_vpc_network": "projects/ion-host-project/global/networks/shared",
+                "gateway_vpc_subnetwork": "redis-subnet",
+                "gateway_vpc_egress": "all-traffic",
+            },
+            VpcSpec(
+                network="projects/ion-host-project/global/networks/shared",
+                subnetwork="redis-subnet",
+                egress="all-traffic",
+            ),
+        ),
+    ],
+    ids=["no VPC", "connector, default egress", "direct VPC egress, all traffic"],
+)
+def test_only_the_gateway_gets_into_the_vpc(overrides, expected) -> None:
+    settings = DeploySettings(**BASE, **overrides)
+    assert desired_spec(settings, "gateway").vpc == expected
+    assert desired_spec(settings, "legacy").vpc is None
+    assert desired_spec(settings, "canary").vpc is None
