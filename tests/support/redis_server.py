@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -42,12 +43,13 @@ def answers(url: str, timeout: float = 0.5) -> bool:
 class RedisServer:
     """`redis-server --port N --save '' --appendonly no`, started and killed by a test."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *extra: str) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(MISSING)
         self.binary = binary
         self.port = port or free_port()
+        self.extra = list(extra)  # e.g. "--requirepass", "..."
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,10 +58,21 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        args += ["--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", *self.extra]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: answers(self.url), timeout, f"redis-server on port {self.port}")
+        wait_until(self.listening, timeout, f"redis-server on port {self.port}")
         return self
+
+    def listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
