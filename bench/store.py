@@ -48,12 +48,13 @@ SERIES = ("legacy", "canary", "baseline")
 
 
 def realistic_second(second: int, target: str) -> TargetSecond:
-    """~200 requests in a second of one series, latencies spread over ~30 buckets."""
-    row = TargetSecond(second, target, requests=200, errors=2, successes=190, started=201)
+    """~200 requests in a second of one series, latencies spread over 30 buckets."""
+    latency = LatencyHistogram()
     for i in range(30):
-        row.latency.counts[LatencyHistogram.index_of(20 + 15 * i)] = 6 + i % 3
-    row.inflight = LatencyHistogram({LatencyHistogram.index_of(5 + 10 * i): 1 for i in range(5)})
-    return row
+        latency.counts[LatencyHistogram.index_of(20 * 1.1**i)] = 6 + i % 3
+    inflight = LatencyHistogram({LatencyHistogram.index_of(5 + 10 * i): 1 for i in range(5)})
+    n = latency.total
+    return TargetSecond(second, target, n, 2, n - 10, latency, n + 1, inflight)
 
 
 def flush_cost(stores: list[RolloutStore], seconds: int, server: Any = None) -> dict[str, float]:
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(
     args: argparse.Namespace, urls: dict[str, str], prefix: str, tmp: str, client: Any
 ) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"processes": args.processes}  # flush_*: one process's second
     for name, url in urls.items():
         stores = [open_store(url, prefix=f"{prefix}flush:") for _ in range(args.processes)]
         cost = flush_cost(stores, args.flush_seconds, client if name == "redis" else None)
