@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +30,12 @@ from rollout.store.schemes import StoreURL
 #: How often a waiting iteration wakes to notice `aclose()` (it also ends at once when its
 #: connection is closed under it).
 WAKE_SECONDS = 0.25
+#: After this long without a message the iteration probes its own subscription: it publishes on
+#: a private channel it also listens to. No echo within the command timeout means the
+#: connection is dead without having said so (a frozen Redis, a cut that sent no reset), and
+#: the iteration raises `StoreError` like any broken connection. (redis-py's pub/sub PING is
+#: not usable here: its reply is mis-parsed.)
+PROBE_AFTER_SECONDS = 1.0
 
 
 def client_options(url: StoreURL, connect_timeout: float, command_timeout: float) -> dict[str, Any]:
@@ -71,6 +78,7 @@ def store_error(exc: BaseException, url: StoreURL) -> StoreError:
 class RedisChangeFeed:
     def __init__(self, url: StoreURL, options: dict[str, Any], channel: str) -> None:
         self.url, self.channel = url, channel
+        self.timeout_seconds = float(options["socket_timeout"])
         self._client = aioredis.Redis(**options, retry=AsyncRetry(NoBackoff(), 0))
         self._closed = False
         self._live: set[Any] = set()
@@ -80,12 +88,11 @@ class RedisChangeFeed:
             return
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._live.add(pubsub)
+        probe = f"{self.channel}:probe:{uuid.uuid4().hex}"
         try:
-            await pubsub.subscribe(self.channel)
-            while not self._closed:
-                message = await pubsub.get_message(timeout=WAKE_SECONDS)
-                if message is not None and message.get("type") == "message":
-                    yield int(message["data"])
+            await pubsub.subscribe(self.channel, probe)
+            async for version in self._versions(pubsub, probe):
+                yield version
         except (redis.RedisError, OSError, asyncio.IncompleteReadError) as exc:
             if not self._closed:
                 raise store_error(exc, self.url) from None
@@ -93,11 +100,36 @@ class RedisChangeFeed:
             self._live.discard(pubsub)
             await _quietly_close(pubsub)
 
+    async def _versions(self, pubsub: Any, probe: str) -> AsyncIterator[int]:
+        loop = asyncio.get_running_loop()
+        heard, probed = loop.time(), None
+        while not self._closed:
+            message = await pubsub.get_message(timeout=WAKE_SECONDS)
+            now = loop.time()
+            if message is not None:
+                heard, probed = now, None
+                version = _version(message, self.channel)
+                if version is not None:
+                    yield version
+            elif probed is None and now - heard >= PROBE_AFTER_SECONDS:
+                await self._client.publish(probe, "1")
+                probed = now
+            elif probed is not None and now - probed > self.timeout_seconds:
+                raise redis.TimeoutError(f"change feed silent for {now - heard:.1f} s")
+
     async def aclose(self) -> None:
         self._closed = True
         for pubsub in list(self._live):
             await _quietly_close(pubsub)
         await self._client.aclose()
+
+
+def _version(message: dict[str, Any], channel: str) -> int | None:
+    """The version a change notice carries; None for probes (and anything not a number)."""
+    if message.get("type") != "message" or message.get("channel") != channel:
+        return None
+    data = message.get("data")
+    return int(data) if isinstance(data, str) and data.isdigit() else None
 
 
 async def _quietly_close(pubsub: Any) -> None:
