@@ -202,6 +202,8 @@ class RedisStore:
         return self._run("READ", [self.key(f"{kind}:index")], [self.key(f"{kind}:"), low, high])
 
     def prune(self, before_second: int) -> int:
+        """Counts (second, series) rows, on time or late, each already merged over processes
+        (SQLite counts every process's row)."""
         keys = [self.key("agg:index"), self.key("late:index")]
         return int(self._run("PRUNE", keys, [self.prefix, int(before_second)]))
 

@@ -90,3 +90,18 @@ def test_a_retired_setting_warns_at_start_up_instead_of_being_ignored(monkeypatc
     assert "ROLLOUT_CHECK_INTERVAL_SECONDS no longer has any effect" in err
     assert "ROLLOUT_FLUSH_INTERVAL_SECONDS" in err  # says what replaced it
     assert settings.alpha == 0.001  # nothing else changes
+
+
+def test_store_options_are_made_in_one_place_for_every_store():
+    settings = RolloutSettings(
+        store_prefix="team-a:", store_command_timeout_seconds=1.5, soak_seconds=[10, 20, 30, 40]
+    )
+    options = settings.store_options(0.25)
+    assert options == {
+        "wait_seconds": 0.25,
+        "prefix": "team-a:",
+        "connect_timeout_seconds": 2.0,
+        "command_timeout_seconds": 1.5,
+        # longest guard window (600 s) + retention (2 h) + the whole plan's soaks
+        "aggregate_ttl_seconds": 600 + 7200 + 100,
+    }

@@ -131,7 +131,7 @@ def test_the_change_feed_raises_on_a_kill_and_resumes_when_iterated_again(server
         with pytest.raises(StoreError):  # still down: iterating again fails in time too
             await asyncio.wait_for(feed.changes().__anext__(), TIMEOUT + GRACE)
         await asyncio.to_thread(server.start)
-        assert await first_version(0) == 1  # the restarted (empty) Redis' first commit
+        assert await first_version(0) >= 1  # the restarted (empty) Redis: the feed resumes
         await feed.aclose()
 
     asyncio.run(scenario())
