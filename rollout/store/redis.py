@@ -68,10 +68,13 @@ class RedisStore:
         connect_timeout_seconds: float = 2.0,
         command_timeout_seconds: float = 2.0,
         aggregate_ttl_seconds: float = DEFAULT_AGGREGATE_TTL_SECONDS,
+        tls_ca_file: str | None = None,
     ) -> None:
         self.url, self.prefix, self.wait_seconds = url, prefix, wait_seconds
         self.command_timeout_seconds = command_timeout_seconds
-        self._options = client_options(url, connect_timeout_seconds, command_timeout_seconds)
+        self._options = client_options(
+            url, connect_timeout_seconds, command_timeout_seconds, tls_ca_file
+        )
         self._client = redis.Redis(
             **self._options, max_connections=CONNECTIONS, retry=Retry(NoBackoff(), 0)
         )

@@ -38,9 +38,14 @@ WAKE_SECONDS = 0.25
 PROBE_AFTER_SECONDS = 1.0
 
 
-def client_options(url: StoreURL, connect_timeout: float, command_timeout: float) -> dict[str, Any]:
-    """Keyword arguments for `redis.Redis` and `redis.asyncio.Redis` alike."""
+def client_options(
+    url: StoreURL, connect_timeout: float, command_timeout: float, ca_file: str | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for `redis.Redis` and `redis.asyncio.Redis` alike. `rediss://`
+    verifies the server's certificate and host name (against `ca_file` when given)."""
+    tls = {"ssl_ca_certs": ca_file} if url.scheme == "rediss" and ca_file else {}
     return {
+        **tls,
         "host": url.host or "127.0.0.1",
         "port": url.port or 6379,
         "db": int(url.path or 0),
@@ -59,7 +64,8 @@ def error_kind(exc: BaseException) -> str:
     if isinstance(exc, redis.TimeoutError | TimeoutError):
         return "timeout"
     if isinstance(exc, redis.ConnectionError | OSError):
-        return "unreachable"
+        detail = str(exc)
+        return "tls" if "SSL" in detail or "certificate" in detail.lower() else "unreachable"
     if isinstance(exc, redis.ResponseError) and "NOAUTH" in str(exc):
         return "auth"
     return "error"
