@@ -74,9 +74,13 @@ def create_app(
     registry: CollectorRegistry | None = None,
     client: UpstreamClient | None = None,
     rollout: RolloutExtension | None = None,
+    aggregator: Aggregator | None = None,
     logger: Any = None,
     clock: Callable[[], float] = time.time,
 ) -> GatewayApp:
+    """`aggregator`: where the per-second aggregates go. The rollout extension drains them; with
+    no extension and no aggregator given nothing would, so none are recorded (a static percent
+    source would otherwise grow them without bound). Tests pass one to read what was counted."""
     registry = registry if registry is not None else CollectorRegistry()
     client = client or AiohttpUpstream(
         pool_size=settings.pool_size,
@@ -89,7 +93,7 @@ def create_app(
         client=client,
         state=state,
         metrics=GatewayMetrics(registry, lambda: state.current().percent),
-        aggregator=Aggregator(),
+        aggregator=aggregator if aggregator is not None or rollout is None else Aggregator(),
         logger=logger or get_logger("gateway"),
         clock=clock,
     )
@@ -139,6 +143,7 @@ def _lifespan(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.client.open()
         if rollout is not None:
+            assert runtime.aggregator is not None  # create_app gives a rollout one
             await rollout.start(runtime.aggregator)
         runtime.logger.info("gateway.started", percent=runtime.state.current().percent)
         try:

@@ -104,7 +104,7 @@ class Recorder:
 
     def __init__(
         self,
-        aggregator: Aggregator,
+        aggregator: Aggregator | None,
         metrics: GatewayMetrics,
         logger: Any,
         *,
@@ -117,22 +117,26 @@ class Recorder:
         self.clock = clock
         self.access_log = access_log
 
-    def depart(self, series: tuple[Series, ...]) -> Flight:
-        """A routed request is on its way: counted in `started`, tracked in flight."""
+    def depart(self, series: tuple[Series, ...]) -> Flight | None:
+        """A routed request is on its way: counted in `started`, tracked in flight (nothing
+        to track without an aggregator)."""
+        if self.aggregator is None:
+            return None
         return self.aggregator.depart(series, self.clock())
 
     def land(self, flight: Flight | None) -> None:
         """It is no longer in flight (idempotent; the proxy's `finally` calls it again)."""
-        if flight is not None and not flight.landed:
+        if flight is not None and not flight.landed and self.aggregator is not None:
             self.aggregator.land(flight, self.clock())
 
     def record(self, outcome: Outcome) -> None:
         target, status, kind = outcome.target, outcome.status, outcome.error_kind
-        now = self.clock()
-        if outcome.flight is not None:
-            self.aggregator.land(outcome.flight, now)
         series = outcome.series or only(target)
-        self.aggregator.record(target, status, outcome.latency_ms, now, series)
+        if self.aggregator is not None:
+            now = self.clock()
+            if outcome.flight is not None:
+                self.aggregator.land(outcome.flight, now)
+            self.aggregator.record(target, status, outcome.latency_ms, now, series)
         if kind is not None and kind != CLIENT_CLOSED_KIND:
             self.metrics.upstream_error(target, kind)
         for name in series:  # /metrics shows the baseline too (target="baseline")

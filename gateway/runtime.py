@@ -24,7 +24,7 @@ class Runtime:
         client: UpstreamClient,
         state: RoutingStateSource,
         metrics: GatewayMetrics,
-        aggregator: Aggregator,
+        aggregator: Aggregator | None,
         logger: Any,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
+from gateway.aggregate import Aggregator
 from gateway.app import create_app
 from gateway.server import server_options
 from gateway.settings import GatewaySettings
@@ -27,10 +28,11 @@ def running_gateway(**settings):
     """A gateway on loopback, served as `python -m gateway` serves it (gateway.server's uvicorn
     options and protocol); yields (base_url, app) so tests can look at its runtime.
 
-    No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static).
+    No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static); the
+    tests take the rollout's place as the consumer of the aggregates (`app.runtime.aggregator`).
     """
     gateway_settings = GatewaySettings(**{"percent_source": "static", **settings})
-    app = create_app(gateway_settings, registry=CollectorRegistry())
+    app = create_app(gateway_settings, registry=CollectorRegistry(), aggregator=Aggregator())
     with serve_app(app, **server_options(gateway_settings)) as url:
         yield url, app
 

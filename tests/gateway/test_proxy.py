@@ -406,13 +406,14 @@ async def test_a_request_cancelled_while_in_flight_still_lands(upstreams):
 
     from prometheus_client import CollectorRegistry
 
+    from gateway.aggregate import Aggregator
     from gateway.app import create_app
     from gateway.settings import GatewaySettings
 
     legacy, legacy_url = upstreams["legacy"]
     settings = GatewaySettings(percent_source="static", legacy_url=legacy_url,
                                canary_url=upstreams["canary"][1])  # fmt: skip
-    app = create_app(settings, registry=CollectorRegistry())
+    app = create_app(settings, registry=CollectorRegistry(), aggregator=Aggregator())
     runtime = app.runtime
     await runtime.client.open()
     try:
@@ -436,6 +437,7 @@ async def test_a_request_cancelled_while_in_flight_still_lands(upstreams):
             await task
     finally:
         await runtime.client.close()
+    assert runtime.aggregator is not None
     rows = runtime.aggregator.drain(runtime.recorder.clock() + 10.0)
     assert sum(r.started for r in rows if r.target == "legacy") == 1
     assert sum(r.requests for r in rows) == 0  # no outcome: cancelled
