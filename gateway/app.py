@@ -77,10 +77,12 @@ def create_app(
     aggregator: Aggregator | None = None,
     logger: Any = None,
     clock: Callable[[], float] = time.time,
+    access_stream: Any = None,
 ) -> GatewayApp:
     """`aggregator`: where the per-second aggregates go. The rollout extension drains them; with
     no extension and no aggregator given nothing would, so none are recorded (a static percent
-    source would otherwise grow them without bound). Tests pass one to read what was counted."""
+    source would otherwise grow them without bound). Tests pass one to read what was counted.
+    `access_stream`: where access lines go (stdout by default)."""
     registry = registry if registry is not None else CollectorRegistry()
     client = client or AiohttpUpstream(
         pool_size=settings.pool_size,
@@ -96,6 +98,7 @@ def create_app(
         aggregator=aggregator if aggregator is not None or rollout is None else Aggregator(),
         logger=logger or get_logger("gateway"),
         clock=clock,
+        access_stream=access_stream,
     )
     own = Starlette(
         routes=[*_own_routes(runtime, registry), *(rollout.routes if rollout else _admin_off())],
@@ -152,6 +155,8 @@ def _lifespan(
             if rollout is not None:
                 await rollout.stop()
             await runtime.client.close()
+            if runtime.access is not None:
+                runtime.access.close()  # every access line out before the process ends
             runtime.logger.info("gateway.stopped")
 
     return lifespan
