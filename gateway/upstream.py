@@ -4,22 +4,24 @@ Stock httpx costs ~5 ms CPU per proxied request here (DESIGN.md "Speed"); aiohtt
 `ClientSession` costs ~0.35 ms, so the hot path uses it. Everything else in the project uses httpx.
 
 The session passes bodies through untouched (`auto_decompress=False`), adds no headers of its own
-(`skip_auto_headers`), and keeps idle upstream connections for less time than the upstream servers
-do (uvicorn closes idle keep-alive connections after 5 s), so a reused connection is never one
-the upstream is closing. Every call into aiohttp runs inside `map_client_errors`, the one
-place where its exceptions become the `GatewayError`s of `gateway.errors` (httpx's
-`map_httpcore_exceptions` habit).
+(`ProxyRequest`), keeps no cookies (the default jar would store one user's `Set-Cookie` from an
+upstream with a host name and send it upstream with every later user's request), and keeps
+idle upstream connections for less time than the upstream servers do (uvicorn closes idle
+keep-alive connections after 5 s), so a reused connection is never one the upstream is closing.
+Every call into aiohttp runs inside `map_client_errors`, the one place where its exceptions
+become the `GatewayError`s of `gateway.errors` (httpx's `map_httpcore_exceptions` habit).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
 import aiohttp
+from multidict import CIMultiDict, istr
 from yarl import URL
 
 from gateway.errors import (
@@ -95,6 +97,23 @@ class UpstreamResponse:
         self._response.close()
 
 
+_SKIPPED_AUTO_HEADERS: CIMultiDict[None] = CIMultiDict(
+    (name, None) for name in ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
+)
+
+
+class ProxyRequest(aiohttp.ClientRequest):
+    """aiohttp's request without the headers a client adds of its own accord (`Accept`,
+    `Accept-Encoding`, `User-Agent`, and `Content-Type` on a POST without one): a proxy forwards
+    its client's. What `skip_auto_headers` does, without building and sorting a multidict of the
+    skipped names on every request (aiohttp's `update_auto_headers`)."""
+
+    DEFAULT_HEADERS: dict[istr, str] = {}  # noqa: RUF012 (read only, as in aiohttp)
+
+    def update_auto_headers(self, skip_auto_headers: Iterable[str] | None) -> None:
+        self._skip_auto_headers = _SKIPPED_AUTO_HEADERS  # read only: send() checks Content-Type
+
+
 class UpstreamClient(Protocol):
     async def open(self) -> None: ...
 
@@ -120,6 +139,7 @@ class AiohttpUpstream:
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
         self._errors = {target: map_client_errors(target) for target in Target}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -131,7 +151,8 @@ class AiohttpUpstream:
         self._session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            request_class=ProxyRequest,
+            cookie_jar=aiohttp.DummyCookieJar(),  # a proxy never keeps one user's cookies
             timeout=aiohttp.ClientTimeout(total=None, connect=self._connect_timeout_s),
         )
 
@@ -155,9 +176,11 @@ class AiohttpUpstream:
         body: bytes | None,
         read_timeout_s: float,
     ) -> UpstreamResponse:
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=self._connect_timeout_s, sock_read=read_timeout_s
-        )
+        timeout = self._timeouts.get(read_timeout_s)
+        if timeout is None:  # one per distinct read timeout (one per target), made once
+            timeout = self._timeouts[read_timeout_s] = aiohttp.ClientTimeout(
+                total=None, connect=self._connect_timeout_s, sock_read=read_timeout_s
+            )
         errors = self._errors[target]
         with errors:
             response = await self.session.request(

@@ -444,3 +444,30 @@ async def test_a_request_cancelled_while_in_flight_still_lands(upstreams):
     assert sum(r.started for r in rows if r.target == "legacy") == 1
     assert sum(r.requests for r in rows) == 0  # no outcome: cancelled
     assert all(r.inflight.tail(2_000.0) == 0 for r in rows)  # not "in flight" for 10 s
+
+
+def test_one_users_cookie_never_reaches_the_upstream_with_another_users_request():
+    """The upstream's `Set-Cookie` goes to the client that asked, and nowhere else: the proxy's
+    client keeps no cookie jar (aiohttp's default one stores cookies of named hosts, such as
+    `localhost` or a Cloud Run URL, and sends them along with every later request)."""
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def echo_cookie(request: Request) -> Response:
+        response = Response(request.headers.get("cookie", ""), media_type="text/plain")
+        response.headers["set-cookie"] = "session=alice; Path=/"
+        return response
+
+    upstream = Starlette(routes=[Route("/{path:path}", echo_cookie)])
+
+    with serve_app(upstream) as upstream_url:
+        named = upstream_url.replace("127.0.0.1", "localhost")
+        with running_gateway(legacy_url=named, canary_url=named) as (url, _):
+            alice = httpx.get(url + "/login", headers={"x-user-id": "alice"})
+            assert alice.headers["set-cookie"] == "session=alice; Path=/"
+            bob = httpx.get(url + "/whoami", headers={"x-user-id": "bob"})
+    assert bob.status_code == 200
+    assert bob.content == b""
