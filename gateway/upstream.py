@@ -21,6 +21,8 @@ from types import TracebackType
 from typing import Protocol
 
 import aiohttp
+from aiohttp.client import IDEMPOTENT_METHODS
+from aiohttp.helpers import EMPTY_BODY_METHODS, TimerNoop
 from multidict import CIMultiDict, istr
 from yarl import URL
 
@@ -97,6 +99,7 @@ class UpstreamResponse:
         self._response.close()
 
 
+_NO_TIMER = TimerNoop()  # no total timeout: connect and read deadlines only
 _SKIPPED_AUTO_HEADERS: CIMultiDict[None] = CIMultiDict(
     (name, None) for name in ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
 )
@@ -140,6 +143,8 @@ class AiohttpUpstream:
         self._session: aiohttp.ClientSession | None = None
         self._errors = {target: map_client_errors(target) for target in Target}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._connector: aiohttp.TCPConnector | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -148,6 +153,8 @@ class AiohttpUpstream:
             keepalive_timeout=self._keepalive_s,
             ttl_dns_cache=300,
         )
+        self._loop = asyncio.get_running_loop()
+        self._connector = connector
         self._session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,
@@ -183,16 +190,56 @@ class AiohttpUpstream:
             )
         errors = self._errors[target]
         with errors:
-            response = await self.session.request(
-                method,
-                URL(url, encoded=True),
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                timeout=timeout,
-                compress=None,
-            )
+            response = await self._exchange(method, URL(url, encoded=True), headers, body, timeout)
         return UpstreamResponse(response.status, list(response.raw_headers), response, errors)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """`ClientSession._request`'s steps for one proxied request, on the session's own
+        connector, request and response classes, without what a proxy never uses there
+        (redirects, cookies, auth, proxies from the environment, tracing, middlewares, a total
+        timeout), which cost ~10 % of the gateway's CPU per request. Like the session, an
+        idempotent request is retried once when a pooled connection turns out to be dead."""
+        session, connector = self.session, self._connector
+        assert connector is not None
+        retry = method in IDEMPOTENT_METHODS
+        while True:
+            request = ProxyRequest(
+                method, url, headers=headers, data=body or None, loop=self._loop,
+                response_class=aiohttp.ClientResponse, session=session, timer=_NO_TIMER,
+            )  # fmt: skip
+            try:
+                connection = await connector.connect(request, traces=[], timeout=timeout)
+            except TimeoutError as exc:
+                raise aiohttp.ConnectionTimeoutError(f"timed out connecting to {url}") from exc
+            assert connection.protocol is not None
+            connection.protocol.set_response_params(
+                timer=_NO_TIMER, skip_payload=method in EMPTY_BODY_METHODS,
+                auto_decompress=False, read_timeout=timeout.sock_read,
+            )  # fmt: skip
+            try:
+                response = await request.send(connection)
+                try:
+                    await response.start(connection)
+                except BaseException:
+                    response.close()
+                    raise
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                connection.close()
+                if not retry:
+                    raise
+                retry = False
+                continue
+            except BaseException:
+                connection.close()
+                raise
+            return response
 
     async def probe(self, url: str, timeout_s: float) -> int:
         """GET `url`; the status code, or raise GatewayError when not reachable."""
