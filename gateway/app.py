@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -148,6 +149,8 @@ def _lifespan(
         if rollout is not None:
             assert runtime.aggregator is not None  # create_app gives a rollout one
             await rollout.start(runtime.aggregator)
+        gc.collect()
+        gc.freeze()  # start-up's objects (imports, settings, app) out of every later collection
         runtime.logger.info("gateway.started", percent=runtime.state.current().percent)
         try:
             yield
