@@ -16,6 +16,7 @@ import datetime
 import logging
 import sys
 import time
+from select import PIPE_BUF
 from typing import Any
 
 import orjson
@@ -100,9 +101,23 @@ class LineBuffer:
         self.flush()
 
     def flush(self) -> None:
+        """Write what is waiting, in writes of whole lines of at most PIPE_BUF bytes where a
+        line allows: the kernel keeps such a write to a pipe in one piece, so the lines of
+        several worker processes sharing stdout never interleave mid-line."""
         if not self._lines:
             return
         lines, self._lines = self._lines, []
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if chunk and size + len(line) + 1 > PIPE_BUF:
+                self._emit(chunk)
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line) + 1
+        self._emit(chunk)
+
+    def _emit(self, lines: list[bytes]) -> None:
         lines.append(b"")
         self.stream.write(b"\n".join(lines).decode("utf-8"))
         self.stream.flush()
