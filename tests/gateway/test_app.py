@@ -110,3 +110,22 @@ async def test_a_static_percent_gateway_keeps_no_aggregates_nobody_drains(upstre
     served = [s for s in family.samples if s.name == "gateway_requests_total"
               and s.labels["target"] != "baseline"]  # fmt: skip
     assert sum(s.value for s in served) == 220
+
+
+@pytest.mark.parametrize(
+    ("settings", "on"),
+    [({}, True), ({"access_log": False}, False), ({"log_level": "WARNING"}, False),
+     ({"log_level": "debug"}, True)],
+)  # fmt: skip
+def test_access_lines_are_written_when_enabled_and_info_lines_pass_the_log_level(settings, on):
+    """The access log has its own writer, so it follows GATEWAY_LOG_LEVEL by itself: above INFO
+    no `gateway.request` line is written, as structlog would drop an info event."""
+    from prometheus_client import CollectorRegistry
+
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+
+    app = create_app(GatewaySettings(percent_source="static", **settings),
+                     registry=CollectorRegistry())  # fmt: skip
+    assert (app.runtime.access is not None) is on
+    assert app.runtime.recorder.access is app.runtime.access
