@@ -37,7 +37,14 @@ from typing import Any
 import aiohttp
 import redis
 
-from bench.gateway import cpu_seconds, drive, free_port, wait_ready
+from bench.gateway import (
+    WRK_SCRIPT,
+    Server,
+    ensure_wrk,
+    free_port,
+    run_wrk,
+    wait_ready,
+)
 from gateway.aggregate import LatencyHistogram, TargetSecond
 from rollout.machine import RolloutState, Status
 from rollout.store import RolloutStore, open_store
@@ -177,17 +184,22 @@ async def propagation(a: str, b: str, changes: int) -> list[float]:
     return times[1:]  # the first (start) warms both up
 
 
-async def cpu_phases(
+def cpu_phases(
     gateways: dict[str, tuple[str, int]], seconds: float, repeat: int
 ) -> dict[str, float]:
-    for base, _ in gateways.values():
-        await drive(base + "/chat", 8, 1.0)  # warm-up
-    runs: dict[str, list[float]] = {name: [] for name in gateways}
-    for _ in range(repeat):  # interleaved: a noisy moment hits both stores alike
-        for name, (base, pid) in gateways.items():
-            cpu0 = cpu_seconds(pid)
-            result = await drive(base + "/chat", 32, seconds)
-            runs[name].append((cpu_seconds(pid) - cpu0) / result["requests"] * 1e6)
+    """CPU per request of each gateway under `wrk -c32` (bench.gateway's load), interleaved."""
+    wrk = ensure_wrk()
+    with tempfile.TemporaryDirectory(prefix="ion-bench-store-") as tmp:
+        script = os.path.join(tmp, "post.lua")
+        with open(script, "w") as f:
+            f.write(WRK_SCRIPT)
+        servers = {name: Server(name, base, pid) for name, (base, pid) in gateways.items()}
+        for server in servers.values():
+            run_wrk(wrk, script, server, 8, 1)  # warm-up
+        runs: dict[str, list[float]] = {name: [] for name in gateways}
+        for _ in range(repeat):  # interleaved: a noisy moment hits both stores alike
+            for name, server in servers.items():
+                runs[name].append(run_wrk(wrk, script, server, 32, seconds)["cpu_us"])
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
@@ -312,9 +324,7 @@ def run(
                   f" p50 {p50:.1f} ms  p99 {p99:.1f} ms")  # fmt: skip
             figures[f"propagation_p50_ms_{name}"] = round(p50, 1)
             figures[f"propagation_p99_ms_{name}"] = round(p99, 1)
-        cpu = asyncio.run(
-            cpu_phases({n: p[0] for n, p in pairs.items()}, args.seconds, args.repeat)
-        )
+        cpu = cpu_phases({n: p[0] for n, p in pairs.items()}, args.seconds, args.repeat)
         for name, us in cpu.items():
             print(f"gateway CPU per request, {name} store: {us:.0f} us (median of {args.repeat})")
             figures[f"cpu_us_per_req_{name}"] = round(us, 1)

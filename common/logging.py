@@ -2,12 +2,21 @@
 
 Every service calls `configure_logging()` once at start-up (from its entry point or app factory);
 log events are stable dotted names (`gateway.upstream_timeout`) with fields, never sentences.
+
+`LineBuffer` is the per-request path's own writer (the gateway's access log): the same JSON shape
+(`event`, `severity`, `timestamp` as structlog's ISO UTC stamp), rendered by orjson from a dict
+built by the caller and written in batches, because structlog's processor chain and one write
+per line cost the gateway ~25 us of its ~200 us per request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import logging
 import sys
+import time
+from select import PIPE_BUF
 from typing import Any
 
 import orjson
@@ -45,6 +54,85 @@ class _StandardStream:
 
     def flush(self) -> None:
         getattr(sys, self.name).flush()
+
+
+def iso_now() -> str:
+    """structlog's `TimeStamper(fmt="iso", utc=True)` stamp, from a per-second cached prefix."""
+    now = time.time()
+    second = int(now)
+    if second != _stamp[0]:
+        utc = datetime.datetime.fromtimestamp(second, tz=datetime.UTC)
+        _stamp[:] = [second, utc.strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_stamp[1]}.{int((now - second) * 1e6):06d}Z"
+
+
+_stamp: list[Any] = [None, ""]
+
+
+class LineBuffer:
+    """JSON lines (one dict each) written in batches to `stream` (stdout at write time by
+    default): at most `flush_interval_seconds` after the first line of a batch, at once when
+    `max_lines` are waiting or when no event loop runs, and on `close()` (the gateway's lifespan
+    shutdown, which uvicorn runs on SIGTERM after the last request has been answered)."""
+
+    def __init__(
+        self, stream: Any = None, *, flush_interval_seconds: float = 0.1, max_lines: int = 256
+    ) -> None:
+        self.stream = stream if stream is not None else _StandardStream("stdout")
+        self._lines: list[bytes] = []
+        self._interval = flush_interval_seconds
+        self._max_lines = max_lines
+        self._timer: asyncio.TimerHandle | None = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._lines.append(orjson.dumps(record, default=str))
+        if len(self._lines) >= self._max_lines:
+            self.flush()
+        elif self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._timer = loop.call_later(self._interval, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._timer = None
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what is waiting, in writes of whole lines of at most PIPE_BUF bytes where a
+        line allows: the kernel keeps such a write to a pipe in one piece, so the lines of
+        several worker processes sharing stdout never interleave mid-line."""
+        if not self._lines:
+            return
+        lines, self._lines = self._lines, []
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if chunk and size + len(line) + 1 > PIPE_BUF:
+                self._emit(chunk)
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line) + 1
+        self._emit(chunk)
+
+    def _emit(self, lines: list[bytes]) -> None:
+        lines.append(b"")
+        self.stream.write(b"\n".join(lines).decode("utf-8"))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.flush()
+
+
+def info_enabled(level: str) -> bool:
+    """Would a logger configured with `level` write info lines?"""
+    numeric = logging.getLevelName(level.upper())
+    return isinstance(numeric, int) and numeric <= logging.INFO
 
 
 def _dumps(obj: Any, **kw: Any) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -74,9 +75,15 @@ def create_app(
     registry: CollectorRegistry | None = None,
     client: UpstreamClient | None = None,
     rollout: RolloutExtension | None = None,
+    aggregator: Aggregator | None = None,
     logger: Any = None,
     clock: Callable[[], float] = time.time,
+    access_stream: Any = None,
 ) -> GatewayApp:
+    """`aggregator`: where the per-second aggregates go. The rollout extension drains them; with
+    no extension and no aggregator given nothing would, so none are recorded (a static percent
+    source would otherwise grow them without bound). Tests pass one to read what was counted.
+    `access_stream`: where access lines go (stdout by default)."""
     registry = registry if registry is not None else CollectorRegistry()
     client = client or AiohttpUpstream(
         pool_size=settings.pool_size,
@@ -89,9 +96,10 @@ def create_app(
         client=client,
         state=state,
         metrics=GatewayMetrics(registry, lambda: state.current().percent),
-        aggregator=Aggregator(),
+        aggregator=aggregator if aggregator is not None or rollout is None else Aggregator(),
         logger=logger or get_logger("gateway"),
         clock=clock,
+        access_stream=access_stream,
     )
     own = Starlette(
         routes=[*_own_routes(runtime, registry), *(rollout.routes if rollout else _admin_off())],
@@ -139,7 +147,10 @@ def _lifespan(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.client.open()
         if rollout is not None:
+            assert runtime.aggregator is not None  # create_app gives a rollout one
             await rollout.start(runtime.aggregator)
+        gc.collect()
+        gc.freeze()  # start-up's objects (imports, settings, app) out of every later collection
         runtime.logger.info("gateway.started", percent=runtime.state.current().percent)
         try:
             yield
@@ -147,6 +158,8 @@ def _lifespan(
             if rollout is not None:
                 await rollout.stop()
             await runtime.client.close()
+            if runtime.access is not None:
+                runtime.access.close()  # every access line out before the process ends
             runtime.logger.info("gateway.stopped")
 
     return lifespan

@@ -1,6 +1,7 @@
 """Prometheus metrics of the gateway, on an injected registry (no user ids as labels).
 
-Label children are cached so the hot path does a dict lookup, not a label resolution.
+Label children are bound once per (target, status), so the hot path does one dict lookup, not
+a label resolution.
 The latency buckets reach past the runbook's 20 s rollback threshold.
 """
 
@@ -47,19 +48,21 @@ class GatewayMetrics:
             registry=registry,
         )
         self.percent.set_function(percent)
-        self._request_children: dict[tuple[str, str], Counter] = {}
-        self._duration_children: dict[str, Histogram] = {}
+        self._bound: dict[tuple[str, int | None], tuple[Counter, Histogram]] = {}
 
     def observe(self, target: str, status: int | None, seconds: float) -> None:
-        key = (target, status_class(status))
-        counter = self._request_children.get(key)
-        if counter is None:
-            counter = self._request_children[key] = self.requests.labels(*key)
-        counter.inc()
-        histogram = self._duration_children.get(target)
-        if histogram is None:
-            histogram = self._duration_children[target] = self.duration.labels(target)
-        histogram.observe(seconds)
+        bound = self._bound.get((target, status))
+        if bound is None:
+            bound = self._bind(target, status)
+        bound[0].inc()
+        bound[1].observe(seconds)
+
+    def _bind(self, target: str, status: int | None) -> tuple[Counter, Histogram]:
+        """Children bound on first use (a series shows in /metrics once it has a request), one
+        pair per (target, status) so the hot path does one lookup and no formatting."""
+        counter = self.requests.labels(target, status_class(status))
+        bound = self._bound[(target, status)] = (counter, self.duration.labels(target))
+        return bound
 
     def upstream_error(self, target: str, kind: str) -> None:
         self.upstream_errors.labels(target, kind).inc()

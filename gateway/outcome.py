@@ -4,7 +4,9 @@ The proxy holds an `Incoming` from the moment a request has arrived and been rou
 over, or when a canary attempt failed and the request goes on to legacy (failover), the proxy
 builds one frozen `Outcome` and hands it to `Recorder.record`, which feeds the three sinks: the
 per-second aggregate (what the rollout controller judges), the Prometheus metrics, and one log
-line (`gateway.request`, or `gateway.canary_failover` for the failed attempt).
+line (`gateway.request`, or `gateway.canary_failover` for the failed attempt). Access lines
+(`gateway.request`) go through a `LineBuffer` (orjson, batched), everything else through
+structlog, so an access line may reach the stream up to 100 ms after a later structlog line.
 
 A failed canary attempt is an outcome of its own: it counts as a canary error in the aggregate
 and the metrics (DESIGN.md "Proxying": failover counts as a canary error), and the request it
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.asgi import Headers
+from common.logging import LineBuffer, iso_now
 from gateway.aggregate import Aggregator, Flight
 from gateway.metrics import GatewayMetrics
 from gateway.routing import Decision, Series, Target, only
@@ -104,35 +107,41 @@ class Recorder:
 
     def __init__(
         self,
-        aggregator: Aggregator,
+        aggregator: Aggregator | None,
         metrics: GatewayMetrics,
         logger: Any,
         *,
         clock: Callable[[], float],
-        access_log: bool,
+        access: LineBuffer | None,
     ) -> None:
+        """`access`: where the access lines go (None: access log off); other events go to
+        `logger`."""
         self.aggregator = aggregator
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
-        self.access_log = access_log
+        self.access = access
 
-    def depart(self, series: tuple[Series, ...]) -> Flight:
-        """A routed request is on its way: counted in `started`, tracked in flight."""
+    def depart(self, series: tuple[Series, ...]) -> Flight | None:
+        """A routed request is on its way: counted in `started`, tracked in flight (nothing
+        to track without an aggregator)."""
+        if self.aggregator is None:
+            return None
         return self.aggregator.depart(series, self.clock())
 
     def land(self, flight: Flight | None) -> None:
         """It is no longer in flight (idempotent; the proxy's `finally` calls it again)."""
-        if flight is not None and not flight.landed:
+        if flight is not None and not flight.landed and self.aggregator is not None:
             self.aggregator.land(flight, self.clock())
 
     def record(self, outcome: Outcome) -> None:
         target, status, kind = outcome.target, outcome.status, outcome.error_kind
-        now = self.clock()
-        if outcome.flight is not None:
-            self.aggregator.land(outcome.flight, now)
         series = outcome.series or only(target)
-        self.aggregator.record(target, status, outcome.latency_ms, now, series)
+        if self.aggregator is not None:
+            now = self.clock()
+            if outcome.flight is not None:
+                self.aggregator.land(outcome.flight, now)
+            self.aggregator.record(target, status, outcome.latency_ms, now, series)
         if kind is not None and kind != CLIENT_CLOSED_KIND:
             self.metrics.upstream_error(target, kind)
         for name in series:  # /metrics shows the baseline too (target="baseline")
@@ -142,17 +151,19 @@ class Recorder:
                 "gateway.canary_failover", request_id=outcome.request_id, kind=kind,
                 path=outcome.path,
             )  # fmt: skip
-        elif self.access_log:
-            self.logger.info(
-                "gateway.request",
-                request_id=outcome.request_id,
-                target=target,
-                reason=outcome.decision.reason,
-                bucket=outcome.decision.bucket,
-                percent=outcome.percent,
-                method=outcome.method,
-                path=outcome.path,
-                status=status,
-                latency_ms=round(outcome.latency_ms, 3),
-                error_kind=kind,
-            )
+        elif self.access is not None:
+            self.access.write({
+                "request_id": outcome.request_id,
+                "target": target,
+                "reason": outcome.decision.reason,
+                "bucket": outcome.decision.bucket,
+                "percent": outcome.percent,
+                "method": outcome.method,
+                "path": outcome.path,
+                "status": status,
+                "latency_ms": round(outcome.latency_ms, 3),
+                "error_kind": kind,
+                "event": "gateway.request",
+                "severity": "INFO",
+                "timestamp": iso_now(),
+            })  # fmt: skip

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 
-from common.asgi import Headers, Message, Receive, Scope, Send
+from common.asgi import Message, Receive, Scope, Send
 from gateway import identity
 from gateway.errors import BodyTooLarge, GatewayError
-from gateway.headers import client_response_headers, request_id_from, upstream_request_headers
+from gateway.headers import client_response_headers, request_id_from, scan_request
 from gateway.outcome import CLIENT_CLOSED, CLIENT_CLOSED_KIND, Incoming, Outcome
 from gateway.respond import send_json_error
 from gateway.routing import CANARY, LEGACY, Target, choose, series_of
@@ -42,6 +42,8 @@ class Proxy:
         self._uid_header = s.user_id_header.encode("latin-1")
         self._force_header = s.force_header.encode("latin-1") if s.force_header_enabled else None
         self._bases = {LEGACY: s.legacy_url, CANARY: s.canary_url}
+        wanted = [self._uid_header, b"x-request-id", b"content-length", b"content-type"]
+        self._wanted = frozenset([*wanted, *filter(None, [self._force_header])])
         self._target_header = s.target_header_enabled
         self._baseline_buckets = s.baseline_buckets
         self._record = runtime.recorder.record
@@ -50,7 +52,8 @@ class Proxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        found = self._scan_headers(scope["headers"])
+        scanned = scan_request(scope["headers"], self._wanted)
+        found = scanned.found
         request_id = request_id_from(found.get(b"x-request-id"))
         try:
             body = await read_body(receive, found.get(b"content-length"), self.rt.max_body)
@@ -76,8 +79,7 @@ class Proxy:
             scope["method"], path, _target_path(scope), scope["headers"], request_id, body,
             started, decision, state.percent, series,
         )  # fmt: skip
-        up_headers = upstream_request_headers(
-            scope["headers"],
+        up_headers = scanned.upstream_headers(
             client_host=(scope.get("client") or (None,))[0],
             scheme=scope.get("scheme", "http"),
             request_id=request_id,
@@ -87,11 +89,6 @@ class Proxy:
             await self._serve(decision.target, incoming, up_headers, send)
         finally:
             self._land(incoming.flight)  # whatever happened (cancelled too), no longer in flight
-
-    def _scan_headers(self, headers: Headers) -> dict[bytes, bytes]:
-        wanted = (self._uid_header, self._force_header, b"x-request-id", b"content-length",
-                  b"content-type")  # fmt: skip
-        return {name: value for name, value in headers if name in wanted}
 
     def _identity(self, found: dict[bytes, bytes], scope: Scope, body: bytes) -> str | None:
         limit = self.rt.settings.user_id_max_length

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common.asgi import Scope
+from common.logging import LineBuffer, info_enabled
 from gateway.aggregate import Aggregator
 from gateway.metrics import GatewayMetrics
 from gateway.outcome import Recorder
@@ -24,9 +25,10 @@ class Runtime:
         client: UpstreamClient,
         state: RoutingStateSource,
         metrics: GatewayMetrics,
-        aggregator: Aggregator,
+        aggregator: Aggregator | None,
         logger: Any,
         clock: Callable[[], float] = time.time,
+        access_stream: Any = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -35,9 +37,9 @@ class Runtime:
         self.aggregator = aggregator
         self.logger = logger
         self.max_body = settings.max_body_bytes
-        self.recorder = Recorder(
-            aggregator, metrics, logger, clock=clock, access_log=settings.access_log
-        )
+        access_on = settings.access_log and info_enabled(settings.log_level)
+        self.access = LineBuffer(access_stream) if access_on else None
+        self.recorder = Recorder(aggregator, metrics, logger, clock=clock, access=self.access)
         self.policy = RoutingPolicy.build(
             settings.allow_users, settings.deny_users, settings.pinned_paths,
             settings.hash_variant,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from gateway.aggregate import Aggregator
 from gateway.app import create_app
 from gateway.server import server_options
 from gateway.settings import GatewaySettings
@@ -22,15 +24,33 @@ def upstreams() -> Iterator[dict[str, tuple[Upstream, str]]]:
         yield {"legacy": (legacy, legacy_url), "canary": (canary, canary_url)}
 
 
+class AccessLines(list):
+    """An access-log stream that keeps each line it is given, parsed (a list of dicts)."""
+
+    def write(self, text: str) -> None:
+        self.extend(json.loads(line) for line in text.splitlines())
+
+    def flush(self) -> None:
+        pass
+
+
+def access_lines(app) -> AccessLines:
+    """The access lines a `running_gateway` app has written so far (batched: up to 100 ms late)."""
+    return app.runtime.access.stream
+
+
 @contextlib.contextmanager
 def running_gateway(**settings):
     """A gateway on loopback, served as `python -m gateway` serves it (gateway.server's uvicorn
-    options and protocol); yields (base_url, app) so tests can look at its runtime.
+    options and protocol); yields (base_url, app) so tests can look at its runtime, and its
+    access lines (`access_lines(app)`).
 
-    No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static).
+    No rollout extension here, so the percent is static (GATEWAY_PERCENT_SOURCE=static); the
+    tests take the rollout's place as the consumer of the aggregates (`app.runtime.aggregator`).
     """
     gateway_settings = GatewaySettings(**{"percent_source": "static", **settings})
-    app = create_app(gateway_settings, registry=CollectorRegistry())
+    app = create_app(gateway_settings, registry=CollectorRegistry(), aggregator=Aggregator(),
+                     access_stream=AccessLines())  # fmt: skip
     with serve_app(app, **server_options(gateway_settings)) as url:
         yield url, app
 

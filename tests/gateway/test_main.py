@@ -12,7 +12,7 @@ import pytest
 
 from tests.gateway.upstreams import Upstream
 from tests.support.rawhttp import exchange
-from tests.support.servers import free_port, serve_app, wait_http_ok
+from tests.support.servers import free_port, serve_app, wait_http_ok, wait_until
 
 
 @pytest.mark.slow
@@ -155,3 +155,54 @@ def test_python_m_gateway_serves_with_the_bounded_protocol_in_every_worker(tmp_p
         finally:
             proc.terminate()
             proc.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_sigterm_loses_no_access_line(tmp_path):
+    """Access lines are written in batches; SIGTERM (uvicorn's graceful shutdown: in-flight
+    requests finish, then the lifespan ends) must still leave every request's line in the log,
+    including those of requests that finished after the signal."""
+    import signal
+    import threading
+
+    legacy = Upstream("legacy")
+    with serve_app(legacy.app) as legacy_url:
+        port = free_port()
+        env = gateway_env(
+            GATEWAY_PORT=str(port), GATEWAY_LEGACY_URL=legacy_url, GATEWAY_CANARY_URL=legacy_url,
+            GATEWAY_PERCENT_SOURCE="static",
+        )  # fmt: skip
+        log = tmp_path / "gateway.log"
+        with log.open("wb") as out, (tmp_path / "stderr.txt").open("wb") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, cwd=tmp_path,
+                                    stdout=out, stderr=err)  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
+            statuses: dict[str, int] = {}
+
+            def slow(request_id: str) -> None:
+                headers = {"x-request-id": request_id}
+                statuses[request_id] = httpx.get(base + "/slow?s=1", headers=headers).status_code
+
+            try:
+                wait_http_ok(base + "/readyz")
+                with httpx.Client() as client:
+                    for i in range(40):
+                        client.get(base + "/x", headers={"x-request-id": f"fast-{i}"})
+                hits = legacy.hits
+                threads = [threading.Thread(target=slow, args=(f"slow-{i}",)) for i in range(4)]
+                for thread in threads:
+                    thread.start()
+                wait_until(lambda: legacy.hits == hits + 4, 10.0, "the slow requests upstream")
+                proc.send_signal(signal.SIGTERM)
+                for thread in threads:
+                    thread.join(15)
+                proc.wait(15)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    assert statuses == {f"slow-{i}": 200 for i in range(4)}  # finished after the signal
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    logged = {e["request_id"] for e in events if e["event"] == "gateway.request"}
+    assert logged == {f"fast-{i}" for i in range(40)} | {f"slow-{i}" for i in range(4)}
+    assert events[-1]["event"] == "gateway.stopped"

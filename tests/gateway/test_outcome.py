@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import re
 import time
 
 import pytest
@@ -11,6 +13,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 from structlog.testing import LogCapture
 
+from common.logging import LineBuffer
 from gateway.aggregate import Aggregator
 from gateway.metrics import GatewayMetrics
 from gateway.outcome import CLIENT_CLOSED, CLIENT_CLOSED_KIND, Incoming, Outcome, Recorder
@@ -31,17 +34,33 @@ def outcome(target=CANARY, status=200, kind=None, failed_over=False, seconds=0.2
 def recorder(
     access_log: bool = True,
 ) -> tuple[Recorder, Aggregator, CollectorRegistry, list[dict]]:
-    """A Recorder on real sinks; its log lines land in the returned list, whatever the global
-    structlog configuration other tests left behind (levels included)."""
+    """A Recorder on real sinks; its log lines (structlog's and the access lines, parsed) land in
+    the returned list, whatever the global structlog configuration other tests left behind
+    (levels included)."""
     registry, aggregator, capture = CollectorRegistry(), Aggregator(), LogCapture()
+    access = LineBuffer(JsonLines(capture.entries)) if access_log else None
     metrics = GatewayMetrics(registry, lambda: 5)
     logger = structlog.wrap_logger(
         None,
         processors=[capture],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
     )
-    rec = Recorder(aggregator, metrics, logger, clock=lambda: NOW, access_log=access_log)
+    rec = Recorder(aggregator, metrics, logger, clock=lambda: NOW, access=access)
     return rec, aggregator, registry, capture.entries
+
+
+class JsonLines:
+    """A text stream that parses every line it is given into `into`."""
+
+    def __init__(self, into: list[dict]) -> None:
+        self.into = into
+
+    def write(self, text: str) -> None:
+        assert text.endswith("\n")
+        self.into.extend(json.loads(line) for line in text.splitlines())
+
+    def flush(self) -> None:
+        pass
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
@@ -63,10 +82,12 @@ def test_a_finished_request_reaches_all_three_sinks():
     assert row.latency.quantile(0.5) == pytest.approx(250.0, rel=0.02)
     assert sample(registry, "gateway_requests_total", target="canary", status_class="2xx") == 1
     assert sample(registry, "gateway_request_duration_seconds_sum", target="canary") == 0.25
+    stamp = logs[0].pop("timestamp")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp), stamp
     assert logs == [
         {
             "event": "gateway.request",
-            "log_level": "info",
+            "severity": "INFO",
             "request_id": "rid-1",
             "target": "canary",
             "reason": "hash",

@@ -59,3 +59,45 @@ async def test_a_closed_port_is_unreachable_and_never_reached_the_upstream():
         await client.close()
     assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)
     assert caught.value.reached_upstream is False
+
+
+@pytest.mark.anyio
+async def test_a_dead_pooled_connection_is_retried_once_for_an_idempotent_request_only():
+    """An upstream that hangs up on the second request of every connection (a keep-alive
+    connection it closed while it sat in the pool): a GET goes again on a new connection, as
+    aiohttp's session does; a POST is not resent (it may have been acted on)."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        heads = 0
+        while heads < 2:
+            line = await reader.readline()
+            if not line:
+                break
+            if line == b"\r\n":  # end of a head (these requests have no body)
+                heads += 1
+                if heads == 1:
+                    writer.write(answer)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    client = AiohttpUpstream(pool_size=2, connect_timeout_s=2.0, keepalive_s=30.0)
+    await client.open()
+    try:
+        statuses = []
+        for _ in range(2):  # the second one meets the dead connection, then a fresh one
+            response = await client.send(CANARY, "GET", url, [], None, 2.0)
+            statuses.append(response.status)
+            response.release()
+        assert (statuses, connections) == ([200, 200], 2)
+        with pytest.raises(errors.UpstreamProtocol):
+            await client.send(CANARY, "POST", url, [], None, 2.0)
+        assert connections == 2
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
