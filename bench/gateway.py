@@ -3,7 +3,8 @@
 Starts, as subprocesses on loopback: a fast upstream (raw ASGI on uvicorn + uvloop + httptools),
 the bare reference proxy (`bench/reference_proxy.py`: the yardstick, ~60 lines, no logging, no
 metrics), the gateway as it ships (one worker, access log on and written to a file, metrics,
-aggregates, a static 10 % canary) and the same gateway with `GATEWAY_WORKERS=2`. Then `wrk`
+aggregates flushed to a SQLite rollout store, its controller judging; the rollout started and
+advanced to 10 %) and the same gateway with `GATEWAY_WORKERS=2`. Then `wrk`
 drives each: 32 connections for throughput and tail latency, 1 connection for the added median
 latency over a direct call. Every round runs every scenario once, in an order rotated from the
 previous round, so a noisy moment on a shared 2-core machine hits all sides alike; the median
@@ -42,6 +43,8 @@ import aiohttp
 
 from common.asgi import Receive, Scope, Send
 
+BENCH_TOKEN = "bench-admin-token-0123456789"
+ROLLOUT_STAGES = (5, 10, 25, 50, 100)  # the default plan's stages (rollout.plan)
 UPSTREAM_BODY = b'{"content":"ok","persona_used":"Elro","confidence":1.0}'
 WRK_SCRIPT = """\
 wrk.method = "POST"
@@ -189,6 +192,30 @@ async def wait_ready(url: str, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
+def shipped_source(tmp: str, name: str, percent: int) -> dict[str, str]:
+    """The gateway as `make run` ships it: the percent from a SQLite rollout store, aggregates
+    flushed every second, the controller judging. A percent that is not a stage of the default
+    plan selects a static source instead (no aggregates: nothing reads them)."""
+    if percent not in ROLLOUT_STAGES:
+        return {"GATEWAY_PERCENT_SOURCE": "static", "GATEWAY_CANARY_PERCENT": str(percent)}
+    return {"GATEWAY_PERCENT_SOURCE": "store", "ROLLOUT_STORE_URL": f"sqlite:///{tmp}/{name}.db"}
+
+
+async def reach_percent(base: str, percent: int) -> None:
+    """Start the rollout and advance it until the store routes `percent` (store source only)."""
+    headers = {"Authorization": f"Bearer {BENCH_TOKEN}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        if percent not in ROLLOUT_STAGES:
+            return  # a static source: nothing to move
+        for verb in ("start", *("advance" for s in ROLLOUT_STAGES if s < percent)):
+            async with session.post(f"{base}/admin/rollout/{verb}", json={}) as r:
+                if r.status != 200:
+                    raise RuntimeError(f"{verb}: {r.status} {await r.text()}")
+                body = await r.json()
+        if body["percent"] != percent:
+            raise RuntimeError(f"the rollout routes {body['percent']} %, not {percent} %")
+
+
 def rotated(items: list[Server], by: int) -> list[Server]:
     by %= len(items)
     return items[by:] + items[:by]
@@ -267,27 +294,32 @@ def main(argv: list[str] | None = None) -> None:
     ref_env = {"REFERENCE_LEGACY_URL": url["direct"], "REFERENCE_CANARY_URL": url["direct"],
                "REFERENCE_CANARY_PERCENT": str(args.percent)}  # fmt: skip
     gw_env = {"GATEWAY_LEGACY_URL": url["direct"], "GATEWAY_CANARY_URL": url["direct"],
-              "GATEWAY_PERCENT_SOURCE": "static", "GATEWAY_CANARY_PERCENT": str(args.percent),
               "GATEWAY_LEGACY_HEALTH_PATH": "/", "GATEWAY_CANARY_HEALTH_PATH": "/",
-              "GATEWAY_ACCESS_LOG": "true"}  # fmt: skip
+              "GATEWAY_ACCESS_LOG": "true", "GATEWAY_ADMIN_TOKEN": BENCH_TOKEN}  # fmt: skip
     gw_cmd = [py, "-m", "gateway"]
+    tmp = tempfile.mkdtemp(prefix="ion-bench-")
     with (
-        tempfile.TemporaryDirectory(prefix="ion-bench-") as tmp,
         process(up_cmd, {}),
         process(ref_cmd, ref_env) as ref,
-        process(gw_cmd, {**gw_env, "GATEWAY_PORT": str(ports["gateway"])},
+        process(gw_cmd, {**gw_env, "GATEWAY_PORT": str(ports["gateway"]),
+                         **shipped_source(tmp, "gateway", args.percent)},
                 Path(tmp) / "gateway.log") as gw,
         process(gw_cmd, {**gw_env, "GATEWAY_PORT": str(ports["gateway_2_workers"]),
-                         "GATEWAY_WORKERS": "2"}, Path(tmp) / "gateway2.log") as gw2,
+                         "GATEWAY_WORKERS": "2",
+                         **shipped_source(tmp, "gateway2", args.percent)},
+                Path(tmp) / "gateway2.log") as gw2,
     ):  # fmt: skip
         for name in ports:
             asyncio.run(wait_ready(url[name] + ("/readyz" if "gateway" in name else "/")))
+        for name in ("gateway", "gateway_2_workers"):
+            asyncio.run(reach_percent(url[name], args.percent))
         script = str(Path(tmp) / "post.lua")
         Path(script).write_text(WRK_SCRIPT)
         pids = {"direct": None, "reference": ref.pid, "gateway": gw.pid,
                 "gateway_2_workers": gw2.pid}  # fmt: skip
         servers = {name: Server(name, url[name], pids[name]) for name in ports}
         figures = report(measure(wrk, script, servers, args), args.rounds)
+    shutil.rmtree(tmp, ignore_errors=True)
     print(" ".join(f"{key}={value}" for key, value in figures.items()))
 
 
