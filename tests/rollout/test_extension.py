@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+
 import httpx
 import pytest
+import structlog
 from prometheus_client import CollectorRegistry
 
-from gateway.aggregate import Aggregator
+from gateway.aggregate import Aggregator, LatencyHistogram, TargetSecond
 from gateway.app import create_app
 from gateway.server import server_options
 from gateway.settings import GatewaySettings
@@ -16,6 +20,7 @@ from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
 from tests.gateway.upstreams import Upstream
 from tests.rollout.helpers import FlakyStore, eventually, write_locked
+from tests.support.logs import captured_logs
 from tests.support.servers import serve_app, wait_until
 
 
@@ -76,20 +81,20 @@ async def test_flusher_appends_aggregates_and_keeps_them_while_store_is_down(par
     ext, store, _ = parts
     aggregator = Aggregator()
     await ext.start(aggregator)
+    second = int(time.time()) - 5  # recent: well within ROLLOUT_BUFFER_SECONDS
     try:
         store.broken = True
-        aggregator.record("canary", 500, 12.0, now=1000.2)
-        aggregator.record("canary", 200, 8.0, now=1000.7)
+        aggregator.record("canary", 500, 12.0, now=second + 0.2)
+        aggregator.record("canary", 200, 8.0, now=second + 0.7)
         # A second refused append means the flusher found the rows again after the first one
-        # failed: flush_once skips the store when there is nothing to drain, so without
-        # Aggregator.restore the rows would be gone and this never happens.
+        # failed: flush_once skips the store when there is nothing to flush, so without the
+        # buffer keeping them the rows would be gone and this never happens.
         await eventually(lambda: store.failed["append_aggregates"] >= 2, what="a retried flush")
-        await eventually(lambda: aggregator._buckets, what="rows put back")  # restored
+        assert ext.readiness()["buffered_rows"] == 1
         store.broken = False
-        # Not "the buckets are empty": they are while a drained flush is still on its way.
-        await eventually(lambda: store.done["append_aggregates"] >= 1, what="rows flushed")
-        assert not aggregator._buckets
-        (stats,) = store.inner.settled_series(1000, 1001)  # reading seals: only once flushed
+        await eventually(lambda: ext.readiness()["buffered_rows"] == 0, what="rows flushed")
+        assert store.done["append_aggregates"] >= 1
+        (stats,) = store.inner.settled_series(second, second + 1)  # reading seals: once flushed
         assert (stats.requests, stats.errors, stats.successes) == (2, 1, 1)
     finally:
         await ext.stop()
@@ -135,3 +140,108 @@ def test_readyz_says_the_store_is_slow_while_another_process_holds_the_write_loc
                 assert ready["ready"] is True  # fail-static: routing goes on at its last percent
                 assert ready["checks"]["routing"]["read_seconds"] > 0.2
             wait_until(lambda: routing()["store"] == "ok", 10.0, "store: ok again")
+
+
+TOKEN = "ext-admin-token"
+ADMIN = {"authorization": f"Bearer {TOKEN}"}
+CANARY_USER = "user_19"  # bucket 0: on the canary at any percent
+
+
+@contextlib.contextmanager
+def gateway(settings: RolloutSettings, registry: CollectorRegistry | None = None, **kwargs):
+    """A real gateway (one upstream behind both targets) with the rollout extension."""
+    registry = registry or CollectorRegistry()
+    ext = GatewayRollout(settings, admin_token=TOKEN, registry=registry, **kwargs)
+    upstream = Upstream("both")
+    with serve_app(upstream.app) as upstream_url:
+        gateway_settings = GatewaySettings(
+            legacy_url=upstream_url, canary_url=upstream_url, admin_token=TOKEN
+        )
+        app = create_app(gateway_settings, registry=registry, rollout=ext)
+        with (
+            serve_app(app, **server_options(gateway_settings)) as url,
+            httpx.Client(base_url=url, timeout=10.0) as client,
+        ):
+            yield client, ext
+
+
+def target_of(client: httpx.Client, user: str = CANARY_USER) -> str:
+    response = client.get("/chat", headers={"x-user-id": user})
+    assert response.status_code == 200
+    return response.headers["x-canary-target"]
+
+
+def test_the_process_that_commits_a_verb_routes_by_it_before_it_answers(tmp_path):
+    """Read-your-writes: no request after the verb's answer sees the old percent. The poller
+    runs every 0.5 s, so without the swap the request right after the answer (a few ms later)
+    would see the old percent in nearly every round."""
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo", poll_interval_seconds=0.5
+    )
+    with gateway(settings, run_controller=False) as (client, _ext):
+        for _ in range(5):
+            assert client.post("/admin/rollout/start", headers=ADMIN).status_code == 200
+            assert target_of(client) == "canary"
+            rolled = client.post("/admin/rollout/rollback", headers=ADMIN, json={"reason": "t"})
+            assert rolled.status_code == 200 and rolled.json()["state"] == "rolled_back"
+            assert target_of(client) == "legacy"
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.anyio
+async def test_the_controller_swaps_routing_before_it_logs_or_notifies_a_rollback(tmp_path):
+    """The real controller judges scripted rows into a breach; at the moment its
+    `rollout.rolled_back` line is logged and its notification sent, routing is already 0 %."""
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo", settle_seconds=0,
+        poll_interval_seconds=0.5, flush_interval_seconds=0.02,
+    )  # fmt: skip
+    clock, store = Clock(10_000.0), SqliteStore(settings.sqlite_path)
+    seen: dict[str, int] = {}
+
+    class Notifier:  # the notifier is a seam (a webhook in production)
+        def notify(self, kind: str, payload: dict) -> None:
+            seen.setdefault(f"notify:{kind}", ext.current().percent)
+
+        async def aclose(self) -> None:
+            return None
+
+    def at_log_time(_logger, _method, event: dict) -> dict:
+        if event["event"] == "rollout.rolled_back":
+            seen.setdefault("log", ext.current().percent)
+        return event
+
+    ext = GatewayRollout(
+        settings, admin_token=None, registry=None, store=store, clock=clock, notifier=Notifier()
+    )
+    with captured_logs() as logs:
+        structlog.configure(processors=[at_log_time, *structlog.get_config()["processors"]])
+        await ext.start(Aggregator())
+        try:
+            await ext_service(ext).apply(Start())
+            await eventually(lambda: ext.current().percent == 5, what="percent 5")
+            clock.now += 30
+            store.append_aggregates(breach_rows(int(clock.now) - 30, int(clock.now)))
+            await eventually(lambda: "log" in seen, what="the controller's rollback")
+        finally:
+            await ext.stop()
+    assert seen["log"] == 0 and seen.get("notify:rollback", 0) == 0
+    assert any(e["event"] == "rollout.rolled_back" for e in logs)
+
+
+def breach_rows(since: int, until: int) -> list[TargetSecond]:
+    """20 % canary errors against the baseline's 1 %, ten and a hundred requests a second."""
+    rows = []
+    for second in range(since, until):
+        for series, n, errors in (("canary", 10, 2), ("baseline", 100, 1)):
+            latency = LatencyHistogram()
+            latency.add(50.0, n)
+            rows.append(TargetSecond(second, series, n, errors, n - errors, latency, n))
+    return rows

@@ -1,0 +1,67 @@
+"""Listening to a store's pushed change notices (`ChangeFeed`), resubscribing when it breaks.
+
+`PushListener.run()` iterates `feed.changes()` and calls `notice(version)` for every notice,
+and `notice(None)` each time it (re)subscribes, since whatever was published while nobody
+listened is lost: the caller re-reads the state then. The caller coalesces: a notice only asks
+for a re-read, so a burst costs one or two reads, not one per message.
+
+When the subscription breaks (`StoreError`), it logs `rollout.push_down` once per episode and
+tries again after a backoff of 0.1 s doubling to 2 s; the caller's poller keeps the routing
+fresh meanwhile. An episode ends when a subscription has held for `SETTLED_SECONDS` (or
+delivered a notice); then the backoff starts again from 0.1 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from common.logging import get_logger
+from rollout.store import ChangeFeed, StoreError
+
+BACKOFF_MIN_SECONDS = 0.1
+BACKOFF_MAX_SECONDS = 2.0
+SETTLED_SECONDS = 1.0
+
+
+class PushListener:
+    def __init__(self, feed: ChangeFeed, notice: Callable[[int | None], None]) -> None:
+        self.feed = feed
+        self.notice = notice
+        self.down_since: float | None = None  # time.monotonic() of the episode's first failure
+        self._log = get_logger("rollout.push")
+
+    @property
+    def state(self) -> str:
+        """`/readyz`'s `push`: "subscribed" while the feed holds a live subscription."""
+        return "subscribed" if self.feed.subscribed else "down"
+
+    async def run(self) -> None:
+        backoff = BACKOFF_MIN_SECONDS
+        while True:
+            started = time.monotonic()
+            self.notice(None)  # catch up on what was published while nobody listened
+            try:
+                async for version in self.feed.changes():
+                    self._up()
+                    self.notice(version)
+                return  # the feed was closed: nothing more will come
+            except StoreError as exc:
+                if time.monotonic() - started >= SETTLED_SECONDS:
+                    self._up()
+                    backoff = BACKOFF_MIN_SECONDS
+                self._down(exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+
+    def _up(self) -> None:
+        if self.down_since is not None:
+            down = round(time.monotonic() - self.down_since, 3)
+            self._log.info("rollout.push_up", down_seconds=down)
+            self.down_since = None
+
+    def _down(self, exc: StoreError) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self._log.warning("rollout.push_down", kind=exc.kind, retry_max_seconds=2.0)
