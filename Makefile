@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-hostile bench-decisions demo probe load-light load-medium load-heavy load-stress venv clean
+.PHONY: run test lint format bench bench-store bench-hostile bench-decisions demo probe load-light load-medium load-heavy load-stress venv clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,9 @@ bench: $(STAMP)
 bench-hostile: $(STAMP)
 	$(BIN)/python -m bench.hostile heads --connections 8 --seconds 12
 	$(BIN)/python -m bench.hostile slow --connections 1200 --seconds 25
+
+bench-store: $(STAMP)
+	$(BIN)/python -m bench.store
 
 bench-decisions: $(STAMP)
 	$(BIN)/python -m bench.decisions

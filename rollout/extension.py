@@ -154,10 +154,10 @@ class GatewayRollout:
         if self._store is None:
             url, s = self.settings.store_url, self.settings
             self._store = await asyncio.to_thread(
-                open_store, url, wait_seconds=s.store_wait_seconds
+                open_store, url, **s.store_options(s.store_wait_seconds)
             )
             self._admin_store = await asyncio.to_thread(
-                open_store, url, wait_seconds=s.admin_store_wait_seconds
+                open_store, url, **s.store_options(s.admin_store_wait_seconds)
             )
         self._notifier = self._notifier or build_notifier(self.settings)
         self._service = self._build_service(self._store)

@@ -33,7 +33,9 @@ def overrides(pairs: list[str]) -> dict[str, Any]:
 def run_export(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(RolloutSettings)
-        store = open_store(settings.store_url)
+        store = open_store(
+            settings.store_url, **settings.store_options(settings.store_wait_seconds)
+        )
     except (SettingsError, StoreError) as exc:
         print(exc, file=sys.stderr)
         return 2

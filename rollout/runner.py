@@ -29,7 +29,7 @@ async def controller_main(*signals: signal.Signals) -> int:
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     store = await asyncio.to_thread(
-        open_store, settings.store_url, wait_seconds=settings.store_wait_seconds
+        open_store, settings.store_url, **settings.store_options(settings.store_wait_seconds)
     )
     notifier = build_notifier(settings)
     service = build_service(

@@ -97,6 +97,12 @@ class RolloutSettings(ServiceSettings):
     admin_store_wait_seconds: float = Field(2.0, gt=0, le=30)
     store_wait_seconds: float = Field(1.0, gt=0, le=30)
     store_slow_read_seconds: float = Field(0.5, gt=0)
+    # Network stores (Redis; docs/stores.md). Several rollouts or environments share one Redis
+    # under different prefixes. Every call gives up after the connect/command timeout (a
+    # `StoreError`: fail-static), so nothing waits on a Redis that is down or cut off.
+    store_prefix: str = Field("ion-canary:", min_length=1, max_length=100, pattern=r"^[^\s]+$")
+    store_connect_timeout_seconds: float = Field(2.0, gt=0, le=30)
+    store_command_timeout_seconds: float = Field(2.0, gt=0, le=30)
 
     @model_validator(mode="before")
     @classmethod
@@ -137,6 +143,22 @@ class RolloutSettings(ServiceSettings):
         if stages is not None and len(soak) != len(stages) - 1:
             raise ValueError(f"needs {len(stages) - 1} values, one per stage before the last")
         return soak
+
+    def store_options(self, wait_seconds: float) -> dict[str, Any]:
+        """Keyword arguments for `open_store(self.store_url, **...)`, the one place they are
+        made. Every implementation's `from_url` takes them all and ignores what does not apply
+        (SQLite has no prefix or network). Aggregate keys (Redis) outlive the longest window
+        plus the retention and the whole plan's soaks, so a rollout's rows outlast it even
+        when `prune` cannot run; `prune` stays the retention."""
+        windows = max(self.error_window_seconds, self.p95_window_seconds)
+        windows = max(windows, self.success_window_seconds)
+        return {
+            "wait_seconds": wait_seconds,
+            "prefix": self.store_prefix,
+            "connect_timeout_seconds": self.store_connect_timeout_seconds,
+            "command_timeout_seconds": self.store_command_timeout_seconds,
+            "aggregate_ttl_seconds": windows + self.retention_seconds + sum(self.soak_seconds),
+        }
 
     @property
     def sqlite_path(self) -> str:

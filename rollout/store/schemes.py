@@ -24,12 +24,17 @@ if TYPE_CHECKING:
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,19}")
 STORE_SCHEMES: dict[str, str] = {
     "sqlite": "rollout.store.sqlite:SqliteStore",
+    "redis": "rollout.store.redis:RedisStore",
+    "rediss": "rollout.store.redis:RedisStore",  # TLS (Memorystore's in-transit encryption)
 }
+REDIS_SCHEMES = ("redis", "rediss")
+_DB = re.compile(r"[0-9]{1,5}")
 
 
 @dataclass(frozen=True, slots=True)
 class StoreURL:
-    """`sqlite:///relative.db`, `sqlite:////abs/path.db`; `path` is the file (or resource)."""
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db`; `path` is the file (or resource).
+    `redis://[user][:password@]host[:port]/db` (and `rediss://`): `path` is the db number."""
 
     scheme: str
     path: str
@@ -82,11 +87,15 @@ def _network(parts: SplitResult) -> StoreURL:
         port = parts.port
     except ValueError:
         raise ValueError(f"{parts.scheme} store URL has an invalid port") from None
+    if port == 0:
+        raise ValueError(f"{parts.scheme} store URL has an invalid port")
     if not parts.hostname:
         raise ValueError(f"{parts.scheme} store URL needs a host")
-    return StoreURL(
-        parts.scheme, parts.path.lstrip("/"), parts.hostname, port, parts.username, parts.password
-    )
+    path = parts.path.lstrip("/")
+    if parts.scheme in REDIS_SCHEMES and path and not _DB.fullmatch(path):
+        # Not echoed: a mistyped URL may have its secret in the wrong place.
+        raise ValueError(f"{parts.scheme} store URL path must be a db number like /0")
+    return StoreURL(parts.scheme, path, parts.hostname, port, parts.username, parts.password)
 
 
 def open_store(url: str | StoreURL, **options: Any) -> RolloutStore:

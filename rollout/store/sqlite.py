@@ -92,7 +92,19 @@ class SqliteStore:
             raise StoreError(f"cannot open rollout store {path!r}: {exc}", kind=_kind(exc)) from exc
 
     @classmethod
-    def from_url(cls, url: StoreURL, *, wait_seconds: float = 5.0) -> SqliteStore:
+    def from_url(
+        cls,
+        url: StoreURL,
+        *,
+        wait_seconds: float = 5.0,
+        prefix: str | None = None,
+        connect_timeout_seconds: float | None = None,
+        command_timeout_seconds: float | None = None,
+        aggregate_ttl_seconds: float | None = None,
+    ) -> SqliteStore:
+        """The network stores' options (`RolloutSettings.store_options`) are accepted and
+        ignored: one file per host needs no prefix, and `prune` alone keeps its rows."""
+        del prefix, connect_timeout_seconds, command_timeout_seconds, aggregate_ttl_seconds
         return cls(url.path, wait_seconds=wait_seconds)
 
     @contextlib.contextmanager

@@ -1,0 +1,132 @@
+"""The Lua scripts behind `rollout.store.redis`: each one is one round trip and runs atomically.
+
+Why Lua rather than `WATCH`/`MULTI`: a compare-and-set with `WATCH` takes three round trips
+(WATCH, read, MULTI..EXEC) and is retried by the losers, and the history append and the PUBLISH
+would ride in the same transaction anyway. A script reads the version, writes the state, appends
+the history rows and publishes the new version with nothing in between, in one round trip, and
+the loser learns what is there now from the same reply. The aggregate scripts need the same
+atomicity for the settle horizon: a row appended for a second below the horizon must be filed
+as late with the horizon of that instant, which a read-then-write from the client cannot
+guarantee between processes.
+
+Keys live under the store's prefix P (docs/stores.md "Key layout"): P..state (hash),
+P..history (list), P..settled (string), P..agg:<second>:<series> (hash of counters),
+P..agg:index (sorted set of `<second>:<series>` by second), P..late:<fold>:<second>:<series>
+and P..late:index (by fold second). Scripts build the per-second key names from the prefix
+they are given, so this layout is for a single Redis (Memorystore standard/basic), not
+Redis Cluster, unless the prefix carries a `{hash tag}` that puts every key in one slot.
+"""
+
+from __future__ import annotations
+
+#: KEYS: state, history. ARGV: expected version, state JSON, updated_at, channel, entries...
+#: Returns {1, new version} or {0, version, state JSON, updated_at} (what is there now).
+CAS = """
+local cur = redis.call('HMGET', KEYS[1], 'version', 'state', 'updated_at')
+local version = tonumber(cur[1] or '0')
+if version ~= tonumber(ARGV[1]) then
+  return {0, tostring(version), cur[2] or '', cur[3] or ''}
+end
+version = version + 1
+redis.call('HSET', KEYS[1], 'version', version, 'state', ARGV[2], 'updated_at', ARGV[3])
+for i = 5, #ARGV do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+end
+redis.call('PUBLISH', ARGV[4], version)
+return {1, tostring(version)}
+"""
+
+#: KEYS: settled, agg index, late index. ARGV: prefix, ttl ms, then per row:
+#: second, series, n, n field/increment pairs. A row below the horizon is late (fold = horizon).
+APPEND = """
+local horizon = tonumber(redis.call('GET', KEYS[1]) or '-4611686018427387904')
+local prefix, ttl = ARGV[1], ARGV[2]
+local i = 3
+while i <= #ARGV do
+  local second, series, n = tonumber(ARGV[i]), ARGV[i + 1], tonumber(ARGV[i + 2])
+  local key
+  if second < horizon then
+    local member = horizon .. ':' .. second .. ':' .. series
+    key = prefix .. 'late:' .. member
+    redis.call('ZADD', KEYS[3], horizon, member)
+  else
+    local member = second .. ':' .. series
+    key = prefix .. 'agg:' .. member
+    redis.call('ZADD', KEYS[2], second, member)
+  end
+  for j = i + 3, i + 2 + 2 * n, 2 do
+    redis.call('HINCRBY', key, ARGV[j], ARGV[j + 1])
+  end
+  redis.call('PEXPIRE', key, ttl)
+  i = i + 3 + 2 * n
+end
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
+return 0
+"""
+
+#: KEYS: settled, agg index. ARGV: prefix, since, until. Moves the horizon forward to `until`
+#: (never back), then returns {member, {field, value, ...}, ...} of on-time rows in range.
+SETTLE = """
+local horizon = tonumber(redis.call('GET', KEYS[1]) or '-4611686018427387904')
+if tonumber(ARGV[3]) > horizon then
+  redis.call('SET', KEYS[1], ARGV[3])
+end
+local out = {}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], '(' .. ARGV[3])) do
+  out[#out + 1] = member
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. 'agg:' .. member)
+end
+return out
+"""
+
+#: KEYS: an index. ARGV: prefix .. kind .. ':', min score, max score (exclusive).
+#: Returns {member, {field, value, ...}, ...}: a read, atomic so rows are never half-counted.
+READ = """
+local out = {}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '(' .. ARGV[3])) do
+  out[#out + 1] = member
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. member)
+end
+return out
+"""
+
+#: KEYS: agg index, late index. ARGV: prefix, before second. Deletes every row (on time or
+#: late) of a second before `before`; returns how many (second, series) rows it deleted.
+PRUNE = """
+local deleted = 0
+local before = tonumber(ARGV[2])
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])) do
+  deleted = deleted + redis.call('DEL', ARGV[1] .. 'agg:' .. member)
+  redis.call('ZREM', KEYS[1], member)
+end
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local second = tonumber(string.match(member, '^[^:]+:([^:]+):'))
+  if second < before then
+    deleted = deleted + redis.call('DEL', ARGV[1] .. 'late:' .. member)
+    redis.call('ZREM', KEYS[2], member)
+  end
+end
+return deleted
+"""
+
+#: KEYS: lease. ARGV: holder, ttl ms. `SET NX PX` takes a free (or expired) lease; the holder
+#: renews its own; anyone else is refused. 1 = held by `holder` now.
+ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+#: KEYS: lease. ARGV: holder. Only the holder releases.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""

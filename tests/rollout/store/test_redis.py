@@ -1,0 +1,125 @@
+"""rollout/store/redis.py beyond the shared contract: URLs, key prefixes, expiry, the
+connection options from settings, and errors that never show the password."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from gateway.aggregate import TargetSecond
+from rollout.machine import RolloutState, Status
+from rollout.settings import RolloutSettings
+from rollout.store import StoreError, open_store, parse_store_url
+from rollout.store.redis import RedisStore
+from tests.support.redis_server import RedisServer, delete_prefix, redis_url, unique_prefix
+
+PASSWORD = "s3cret-Redis-pw"
+
+
+@pytest.fixture
+def url() -> str:
+    return redis_url()
+
+
+@pytest.fixture
+def prefixes(url):
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(unique_prefix())
+        return made[-1]
+
+    yield make
+    for prefix in made:
+        delete_prefix(url, prefix)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fields", "why"),
+    [
+        ("redis://127.0.0.1:6379/0", ("redis", "127.0.0.1", 6379, "0"), "the usual"),
+        ("redis://cache/3", ("redis", "cache", None, "3"), "default port"),
+        (f"rediss://:{PASSWORD}@10.0.0.3:6378/1", ("rediss", "10.0.0.3", 6378, "1"), "TLS"),
+        ("redis://cache", ("redis", "cache", None, ""), "no db: 0"),
+    ],
+)
+def test_redis_urls_parse(raw, fields, why):
+    parsed = parse_store_url(raw)
+    assert (parsed.scheme, parsed.host, parsed.port, parsed.path) == fields, why
+    assert PASSWORD not in str(parsed)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (f"redis://:{PASSWORD}@host:99999/0", "invalid port"),
+        (f"redis://:{PASSWORD}@host:0/0", "invalid port"),
+        (f"redis://:{PASSWORD}@host:abc/0", "invalid port"),
+        (f"redis://:{PASSWORD}@host:6379/zero", "db number"),
+        (f"rediss://:{PASSWORD}@host:6379/0/extra", "db number"),
+        (f"redis://:{PASSWORD}@:6379/0", "needs a host"),
+    ],
+)
+def test_a_bad_redis_url_names_the_problem_not_the_password(raw, message):
+    with pytest.raises(ValueError, match=message) as info:
+        parse_store_url(raw)
+    assert PASSWORD not in str(info.value)
+
+
+def test_settings_options_reach_the_store(url, prefixes):
+    prefix = prefixes()
+    settings = RolloutSettings(
+        store_url=url,
+        store_prefix=prefix,
+        store_command_timeout_seconds=1.5,
+        store_connect_timeout_seconds=0.5,
+    )
+    store = open_store(settings.store_url, **settings.store_options(0.75))
+    assert isinstance(store, RedisStore)
+    assert (store.prefix, store.wait_seconds, store.command_timeout_seconds) == (prefix, 0.75, 1.5)
+    store.close()
+
+
+def test_prefixes_keep_rollouts_apart_on_one_redis(url, prefixes):
+    a = RedisStore(parse_store_url(url), prefix=prefixes())
+    b = RedisStore(parse_store_url(url), prefix=prefixes())
+    a.compare_and_set(0, RolloutState(Status.PROGRESSING, 5, 0), [], 1.0)
+    a.append_aggregates([TargetSecond(5, "canary", 1)])
+    assert b.read().version == 0 and b.settled_series(0, 10) == []
+    assert b.acquire_lease("b", 10, 0) and a.acquire_lease("a", 10, 0)
+    a.close(), b.close()
+
+
+def test_aggregates_expire_but_state_history_and_verdict_do_not(url, prefixes):
+    prefix = prefixes()
+    store = RedisStore(parse_store_url(url), prefix=prefix, aggregate_ttl_seconds=3600)
+    store.compare_and_set(0, RolloutState(Status.PROGRESSING, 5, 0), [], 1.0)
+    store.record_verdict({"verdict": "healthy"})
+    store.append_aggregates([TargetSecond(5, "canary", 1)])
+    store.settled_series(0, 3)
+    store.append_aggregates([TargetSecond(1, "canary", 1)])  # late
+    client = redis.Redis.from_url(url)
+    ttl = {k.decode()[len(prefix) :]: client.pttl(k) for k in client.scan_iter(f"{prefix}*")}
+    client.close()
+    for name in ("agg:5:canary", "agg:index", "late:3:1:canary", "late:index"):
+        assert 0 < ttl[name] <= 3600_000, name
+    for name in ("state", "history", "verdict", "settled"):
+        assert ttl.get(name, -1) == -1, name  # -1: no expiry
+    store.close()
+
+
+def test_a_wrong_password_is_an_auth_error_without_the_password():
+    server = RedisServer(None, "--requirepass", "the-right-one").start()
+    try:
+        store = open_store(f"redis://:{PASSWORD}@127.0.0.1:{server.port}/0")
+        with pytest.raises(StoreError) as info:
+            store.read()
+        assert "auth" in str(info.value) and PASSWORD not in str(info.value)
+        assert ":***@" in str(info.value)
+        store.close()
+        nopass = open_store(f"redis://127.0.0.1:{server.port}/0")
+        with pytest.raises(StoreError, match="auth"):
+            nopass.read()
+        nopass.close()
+    finally:
+        server.kill()
