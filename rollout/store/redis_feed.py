@@ -65,7 +65,8 @@ def store_error(exc: BaseException, url: StoreURL) -> StoreError:
         detail = detail.replace(url.password, "***")
     if isinstance(exc, redis.ResponseError) and detail.startswith("BUSY"):
         return StoreBusy(f"rollout store busy ({url}): Redis is running a script")
-    return StoreError(f"rollout store {error_kind(exc)} ({url}): {type(exc).__name__}: {detail}")
+    kind = error_kind(exc)
+    return StoreError(f"rollout store {kind} ({url}): {type(exc).__name__}: {detail}", kind=kind)
 
 
 class RedisChangeFeed:
@@ -74,6 +75,11 @@ class RedisChangeFeed:
         self._client = aioredis.Redis(**options, retry=AsyncRetry(NoBackoff(), 0))
         self._closed = False
         self._live: set[Any] = set()
+        self._subscribed: set[Any] = set()  # the live ones connected, SUBSCRIBE sent
+
+    @property
+    def subscribed(self) -> bool:
+        return bool(self._subscribed)
 
     async def changes(self) -> AsyncIterator[int]:
         if self._closed:
@@ -82,6 +88,7 @@ class RedisChangeFeed:
         self._live.add(pubsub)
         try:
             await pubsub.subscribe(self.channel)
+            self._subscribed.add(pubsub)
             while not self._closed:
                 message = await pubsub.get_message(timeout=WAKE_SECONDS)
                 if message is not None and message.get("type") == "message":
@@ -91,6 +98,7 @@ class RedisChangeFeed:
                 raise store_error(exc, self.url) from None
         finally:
             self._live.discard(pubsub)
+            self._subscribed.discard(pubsub)
             await _quietly_close(pubsub)
 
     async def aclose(self) -> None:
