@@ -17,6 +17,7 @@ from gateway.settings import GatewaySettings
 from rollout.extension import GatewayRollout
 from rollout.machine import Advance, Start
 from rollout.settings import RolloutSettings
+from rollout.store import open_store
 from rollout.store.sqlite import SqliteStore
 from tests.gateway.upstreams import Upstream
 from tests.rollout.helpers import FlakyStore, eventually, write_locked
@@ -245,3 +246,62 @@ def breach_rows(since: int, until: int) -> list[TargetSecond]:
             latency.add(50.0, n)
             rows.append(TargetSecond(second, series, n, errors, n - errors, latency, n))
     return rows
+
+
+def requests_in_store(url: str, since: int, until: int) -> int:
+    store = open_store(url)
+    try:
+        rows = [*store.seconds("legacy", since, until), *store.seconds("canary", since, until)]
+        return sum(r.requests for r in rows)
+    finally:
+        store.close()
+
+
+def routing_check(client: httpx.Client) -> dict:
+    return client.get("/readyz").json()["checks"]["routing"]
+
+
+@pytest.mark.parametrize("outage", ["short", "past the buffer"])
+def test_a_locked_store_keeps_routing_and_every_request_it_can_hold(tmp_path, outage):
+    """A real lock (another connection holds SQLite's write lock): flushes fail, requests still
+    route at the last percent and verbs answer 503 at once; after the release every request
+    is in the store, unless the outage outlasted ROLLOUT_BUFFER_SECONDS: then the oldest
+    seconds are dropped, and counted."""
+    buffer_seconds = 900 if outage == "short" else 1
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo", poll_interval_seconds=0.05,
+        flush_interval_seconds=0.05, store_wait_seconds=0.1, admin_store_wait_seconds=0.2,
+        buffer_seconds=buffer_seconds,
+    )  # fmt: skip
+    registry = CollectorRegistry()
+    with gateway(settings, registry, run_controller=False) as (client, _ext):
+        assert client.post("/admin/rollout/start", headers=ADMIN).status_code == 200
+        first, sent = int(time.time()), 0
+        with write_locked(settings.sqlite_path):
+            for user in ("user_19", "alice") * 5:
+                assert target_of(client, user) == ("canary" if user == "user_19" else "legacy")
+                sent += 1
+            verb = client.post("/admin/rollout/pause", headers=ADMIN)
+            assert (verb.status_code, verb.json()["code"]) == (503, "store_busy")
+            wait_until(lambda: routing_check(client)["buffered_rows"] > 0, 5.0, "rows held")
+            if outage != "short":  # outlast the bound, then a request of a newer second
+                wait_until(lambda: time.time() >= first + buffer_seconds + 2, 5.0, "the bound")
+                assert target_of(client) == "canary"
+                sent += 1
+                wait_until(lambda: dropped(registry) > 0, 5.0, "a drop")
+        expected = sent if outage == "short" else 1  # past the bound: only the last request
+
+        def stored() -> int:
+            return requests_in_store(settings.store_url, first - 1, int(time.time()) + 2)
+
+        wait_until(lambda: stored() == expected, 10.0, f"{expected} requests in the store")
+        wait_until(lambda: routing_check(client)["buffered_rows"] == 0, 10.0, "all flushed")
+        assert stored() == expected
+    if outage == "short":
+        assert dropped(registry) == 0
+    else:
+        assert dropped(registry) >= 2  # the first second's rows: canary, legacy, baseline
+
+
+def dropped(registry: CollectorRegistry) -> float:
+    return registry.get_sample_value("rollout_aggregates_dropped_total") or 0.0
