@@ -201,7 +201,8 @@ class GatewayRollout:
 
     # background work ------------------------------------------------------------------------
 
-    async def poll_once(self) -> None:
+    async def poll_once(self, via: str = "poll") -> None:
+        """Read the state and route by it; `via` (poll, push) shows in `rollout.routing_changed`."""
         ticket = self._take_ticket()
         self._read_started = started = time.monotonic()
         try:
@@ -218,7 +219,7 @@ class GatewayRollout:
             self._read_started = None
             self._read_seconds = time.monotonic() - started
         self._read_busy = False
-        self._apply(stored, ticket)
+        self._apply(stored, ticket, via)
 
     async def flush_once(self) -> None:
         """Drain the aggregator into the buffer, the buffer into the store (oldest first)."""
@@ -270,13 +271,13 @@ class GatewayRollout:
     def _committed(self, stored: StoredState) -> None:
         """Read-your-writes: this process's own commit (or the winner a commit lost to),
         applied to routing at once, on the event loop, before the caller goes on."""
-        self._apply(stored, self._take_ticket())
+        self._apply(stored, self._take_ticket(), "commit")
 
     def _take_ticket(self) -> int:
         self._ticket += 1
         return self._ticket
 
-    def _apply(self, stored: StoredState, ticket: int) -> None:
+    def _apply(self, stored: StoredState, ticket: int, via: str) -> None:
         if ticket < self._applied_ticket:
             return  # this read began before the observation routing already holds
         self._applied_ticket = ticket
@@ -289,7 +290,9 @@ class GatewayRollout:
         state = stored.state
         if stored.version != self._state.version:
             self._state = RoutingState(state.percent, state.salt, stored.version)
-            self._log.info("rollout.routing_changed", percent=state.percent, state=state.status)
+            self._log.info(
+                "rollout.routing_changed", percent=state.percent, state=state.status, via=via
+            )
         self._status = state.status
         self._rollout_started_at = state.started_at
         self.metrics.observe_state(state, now)
@@ -321,7 +324,7 @@ class GatewayRollout:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.poll_once()
+            await self.poll_once(via="push")
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:

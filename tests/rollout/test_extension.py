@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import httpx
@@ -17,10 +16,18 @@ from gateway.settings import GatewaySettings
 from rollout.extension import GatewayRollout
 from rollout.machine import Advance, Start
 from rollout.settings import RolloutSettings
-from rollout.store import open_store
 from rollout.store.sqlite import SqliteStore
 from tests.gateway.upstreams import Upstream
-from tests.rollout.helpers import FlakyStore, eventually, write_locked
+from tests.rollout.helpers import (
+    ADMIN,
+    FlakyStore,
+    eventually,
+    gateway,
+    requests_in_store,
+    routing_check,
+    target_of,
+    write_locked,
+)
 from tests.support.logs import captured_logs
 from tests.support.servers import serve_app, wait_until
 
@@ -143,35 +150,6 @@ def test_readyz_says_the_store_is_slow_while_another_process_holds_the_write_loc
             wait_until(lambda: routing()["store"] == "ok", 10.0, "store: ok again")
 
 
-TOKEN = "ext-admin-token"
-ADMIN = {"authorization": f"Bearer {TOKEN}"}
-CANARY_USER = "user_19"  # bucket 0: on the canary at any percent
-
-
-@contextlib.contextmanager
-def gateway(settings: RolloutSettings, registry: CollectorRegistry | None = None, **kwargs):
-    """A real gateway (one upstream behind both targets) with the rollout extension."""
-    registry = registry or CollectorRegistry()
-    ext = GatewayRollout(settings, admin_token=TOKEN, registry=registry, **kwargs)
-    upstream = Upstream("both")
-    with serve_app(upstream.app) as upstream_url:
-        gateway_settings = GatewaySettings(
-            legacy_url=upstream_url, canary_url=upstream_url, admin_token=TOKEN
-        )
-        app = create_app(gateway_settings, registry=registry, rollout=ext)
-        with (
-            serve_app(app, **server_options(gateway_settings)) as url,
-            httpx.Client(base_url=url, timeout=10.0) as client,
-        ):
-            yield client, ext
-
-
-def target_of(client: httpx.Client, user: str = CANARY_USER) -> str:
-    response = client.get("/chat", headers={"x-user-id": user})
-    assert response.status_code == 200
-    return response.headers["x-canary-target"]
-
-
 def test_the_process_that_commits_a_verb_routes_by_it_before_it_answers(tmp_path):
     """Read-your-writes: no request after the verb's answer sees the old percent. The poller
     runs every 0.5 s, so without the swap the request right after the answer (a few ms later)
@@ -246,19 +224,6 @@ def breach_rows(since: int, until: int) -> list[TargetSecond]:
             latency.add(50.0, n)
             rows.append(TargetSecond(second, series, n, errors, n - errors, latency, n))
     return rows
-
-
-def requests_in_store(url: str, since: int, until: int) -> int:
-    store = open_store(url)
-    try:
-        rows = [*store.seconds("legacy", since, until), *store.seconds("canary", since, until)]
-        return sum(r.requests for r in rows)
-    finally:
-        store.close()
-
-
-def routing_check(client: httpx.Client) -> dict:
-    return client.get("/readyz").json()["checks"]["routing"]
 
 
 @pytest.mark.parametrize("outage", ["short", "past the buffer"])
