@@ -60,6 +60,7 @@ from rollout.store import RolloutStore, StoreBusy, StoredState, StoreError, open
 from rollout.wiring import build_controller, build_service
 
 PRUNE_EVERY_SECONDS = 60.0
+SUBSCRIBED_CHECK_SECONDS = 0.05  # how soon a re-established subscription triggers a catch-up
 
 
 class GatewayRollout:
@@ -187,6 +188,8 @@ class GatewayRollout:
             self._push = None
         with contextlib.suppress(Exception):
             await self.flush_once()
+        if len(self._buffer):  # the store is still away: these are gone with the process
+            self._log.error("rollout.aggregates_lost_at_stop", rows=len(self._buffer))
         if self._controller is not None:
             with contextlib.suppress(Exception):
                 await self._controller.release()
@@ -315,16 +318,23 @@ class GatewayRollout:
         self._spawn(self._push.run(), "push")
         self._spawn(self._read_when_woken(), "push_reader")
 
-    def _announced(self, version: int | None) -> None:
-        if version is None or version != self._state.version:  # our own commit: applied
+    def _announced(self, version: int) -> None:
+        if version != self._state.version:  # else our own commit, applied already
             self._wake.set()
 
     async def _read_when_woken(self) -> None:
-        """One read per wake-up: notices that arrive during a read coalesce into the next."""
+        """One read per wake-up: notices that arrive during a read coalesce into the next.
+        Also one as soon as the feed is subscribed again: what was published while nobody
+        listened is lost, so the state may have moved meanwhile."""
+        subscribed = False
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            await self.poll_once(via="push")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), SUBSCRIBED_CHECK_SECONDS)
+            now_subscribed = self._push is not None and self._push.feed.subscribed
+            if self._wake.is_set() or (now_subscribed and not subscribed):
+                self._wake.clear()
+                await self.poll_once(via="push")
+            subscribed = now_subscribed
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:

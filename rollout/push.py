@@ -1,9 +1,9 @@
 """Listening to a store's pushed change notices (`ChangeFeed`), resubscribing when it breaks.
 
-`PushListener.run()` iterates `feed.changes()` and calls `notice(version)` for every notice,
-and `notice(None)` each time it (re)subscribes, since whatever was published while nobody
-listened is lost: the caller re-reads the state then. The caller coalesces: a notice only asks
-for a re-read, so a burst costs one or two reads, not one per message.
+`PushListener.run()` iterates `feed.changes()` and calls `notice(version)` for every notice.
+Whatever was published while nobody listened is lost: the caller re-reads the state when
+`feed.subscribed` turns true again. The caller coalesces: a notice only asks for a re-read, so
+a burst costs one or two reads, not one per message.
 
 When the subscription breaks (`StoreError`), it logs `rollout.push_down` once per episode and
 tries again after a backoff of 0.1 s doubling to 2 s; the caller's poller keeps the routing
@@ -26,7 +26,7 @@ SETTLED_SECONDS = 1.0
 
 
 class PushListener:
-    def __init__(self, feed: ChangeFeed, notice: Callable[[int | None], None]) -> None:
+    def __init__(self, feed: ChangeFeed, notice: Callable[[int], None]) -> None:
         self.feed = feed
         self.notice = notice
         self.down_since: float | None = None  # time.monotonic() of the episode's first failure
@@ -41,7 +41,6 @@ class PushListener:
         backoff = BACKOFF_MIN_SECONDS
         while True:
             started = time.monotonic()
-            self.notice(None)  # catch up on what was published while nobody listened
             try:
                 async for version in self.feed.changes():
                     self._up()

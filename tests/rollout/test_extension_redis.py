@@ -172,6 +172,8 @@ def test_gateways_on_one_redis_route_alike_elect_one_leader_and_see_changes_at_o
             assert 0 < targets[a].count("canary") < len(USERS)
 
             delays = propagation(client_a, client_b, changes=50)
+            last = routing_version(client_a)
+            wait_until(lambda: all_at_version(last, c), 2.0, "both workers of C at the last")
             p50, p99 = percentile(delays, 0.5), percentile(delays, 0.99)
             print(f"propagation over {len(delays)} changes: p50 {p50 * 1e3:.1f} ms, "
                   f"p99 {p99 * 1e3:.1f} ms, max {max(delays) * 1e3:.1f} ms")  # fmt: skip
