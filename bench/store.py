@@ -3,11 +3,12 @@
 (a) Flush cost: `append_aggregates` of one realistic second (3 series, each with a latency
     histogram of ~30 buckets and in-flight ages) from N processes (N store objects), repeated;
     wall time and this process's CPU per flush, and for Redis the server's CPU too (INFO cpu).
-(b) State-change propagation across two real gateway processes (`python -m gateway` with the
-    rollout extension) on one store: a verb through A's admin API (pause/resume, 50 times),
-    timed from the request until B's `/readyz` shows the new version (polled tightly). SQLite is
-    polled by the gateways (<= ROLLOUT_POLL_INTERVAL_SECONDS); Redis pushes when the gateway
-    consumes the change feed, else it is polled too.
+(b) The store's push: a compare-and-set until another connection's change feed yields it
+    (Redis). Then state-change propagation across two real gateway processes
+    (`python -m gateway` with the rollout extension) on one store: a verb through A's admin
+    API (pause/resume, 50 times), timed from the request until B's `/readyz` shows the new
+    version (polled tightly). SQLite is polled by the gateways (<= 0.5 s); Redis pushes when
+    the gateway consumes the change feed, else it is polled too.
 (c) The gateway's CPU per request with each store (32 connections to a fast upstream, phases
     interleaved, median of `--repeat`): ratio redis/sqlite, target <= 1.05.
 
@@ -38,6 +39,7 @@ import redis
 
 from bench.gateway import cpu_seconds, drive, free_port, wait_ready
 from gateway.aggregate import LatencyHistogram, TargetSecond
+from rollout.machine import RolloutState, Status
 from rollout.store import RolloutStore, open_store
 
 TOKEN = "bench-store-admin-token"
@@ -83,7 +85,35 @@ def redis_cpu(client: Any) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-# (b) propagation and (c) CPU per request ---------------------------------------------------
+# (b) propagation ----------------------------------------------------------------------------
+
+
+async def feed_push(writer: RolloutStore, reader: RolloutStore, changes: int) -> list[float]:
+    """Seconds from a compare-and-set by `writer` until `reader`'s change feed yields it: the
+    store's half of the propagation, without any gateway's loop around it."""
+    feed = reader.change_feed()
+    if feed is None:
+        return []
+    arrived: dict[int, float] = {}
+    iterator = feed.changes()
+    nxt = asyncio.ensure_future(iterator.__anext__())
+    version, times = writer.read().version, []
+    for i in range(changes + 5):  # the first few until the subscription is live
+        t0 = time.perf_counter()
+        state = RolloutState(Status.PAUSED if i % 2 else Status.PROGRESSING, 5, 0)
+        version = (await asyncio.to_thread(writer.compare_and_set, version, state, [], 0)).version
+        while version not in arrived:
+            done, _ = await asyncio.wait({nxt}, timeout=2.0)
+            if not done:
+                break
+            arrived[nxt.result()] = time.perf_counter()
+            nxt = asyncio.ensure_future(iterator.__anext__())
+        if version in arrived and i >= 5:
+            times.append(arrived[version] - t0)
+        await asyncio.sleep(random.uniform(0, 0.02))
+    nxt.cancel()
+    await feed.aclose()
+    return times
 
 
 @contextlib.contextmanager
@@ -244,6 +274,15 @@ def run(
               f"  server CPU {cost['server_cpu_ms']:.2f} ms per flush")  # fmt: skip
         figures[f"flush_ms_{name}"] = round(cost["wall_ms"], 3)
         figures[f"flush_cpu_ms_{name}"] = round(cost["cpu_ms"] + cost["server_cpu_ms"], 3)
+    writer, reader = (open_store(urls["redis"], prefix=f"{prefix}feed:") for _ in range(2))
+    push = asyncio.run(feed_push(writer, reader, args.changes))
+    writer.close()
+    reader.close()
+    p50, p99 = percentile(push, 0.5) * 1000, percentile(push, 0.99) * 1000
+    print(f"redis store push (CAS -> another connection's feed) over {len(push)} changes:"
+          f" p50 {p50:.2f} ms  p99 {p99:.2f} ms")  # fmt: skip
+    figures["store_push_p50_ms_redis"] = round(p50, 2)
+    figures["store_push_p99_ms_redis"] = round(p99, 2)
     py = sys.executable
     up_port = free_port()
     upstream = f"http://127.0.0.1:{up_port}"

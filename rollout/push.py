@@ -63,4 +63,6 @@ class PushListener:
     def _down(self, exc: StoreError) -> None:
         if self.down_since is None:
             self.down_since = time.monotonic()
-            self._log.warning("rollout.push_down", kind=exc.kind, retry_max_seconds=2.0)
+            self._log.warning(
+                "rollout.push_down", kind=exc.kind, retry_max_seconds=BACKOFF_MAX_SECONDS
+            )

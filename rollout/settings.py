@@ -10,6 +10,7 @@ latencies are ms. docs/judge.md explains every judge setting.
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
@@ -103,6 +104,9 @@ class RolloutSettings(ServiceSettings):
     store_prefix: str = Field("ion-canary:", min_length=1, max_length=100, pattern=r"^[^\s]+$")
     store_connect_timeout_seconds: float = Field(2.0, gt=0, le=30)
     store_command_timeout_seconds: float = Field(2.0, gt=0, le=30)
+    # `rediss://` checks the server's certificate against the system's CAs, or this PEM file
+    # (Memorystore's in-transit encryption signs with its own CA: download it per instance).
+    store_tls_ca_file: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -111,6 +115,13 @@ class RolloutSettings(ServiceSettings):
         if isinstance(data, dict) and data.get("profile") == "demo":
             return {**DEMO_DEFAULTS, **data}
         return data
+
+    @field_validator("store_tls_ca_file")
+    @classmethod
+    def _check_ca_file(cls, path: str | None) -> str | None:
+        if path is not None and not os.path.isfile(path):
+            raise ValueError("must name a readable PEM file of CA certificates")
+        return path
 
     @field_validator("stages", "soak_seconds", mode="before")
     @classmethod
@@ -157,6 +168,7 @@ class RolloutSettings(ServiceSettings):
             "prefix": self.store_prefix,
             "connect_timeout_seconds": self.store_connect_timeout_seconds,
             "command_timeout_seconds": self.store_command_timeout_seconds,
+            "tls_ca_file": self.store_tls_ca_file,
             "aggregate_ttl_seconds": windows + self.retention_seconds + sum(self.soak_seconds),
         }
 

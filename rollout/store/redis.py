@@ -52,7 +52,10 @@ DEFAULT_PREFIX = "ion-canary:"
 #: Default aggregate TTL when the caller names none: a week, the default plan's soaks.
 DEFAULT_AGGREGATE_TTL_SECONDS = 7 * 24 * 3600
 CONNECTIONS = 8  # concurrent calls per store object (asyncio.to_thread workers)
-_FAR = 2**62
+_FAR = 2**53  # past any second; exact as a Lua number
+#: One READ call covers at most this many seconds (x 3 series), about a millisecond of Redis.
+READ_WINDOW_SECONDS = 300
+PRUNE_BATCH = 2000
 
 
 class RedisStore:
@@ -65,10 +68,13 @@ class RedisStore:
         connect_timeout_seconds: float = 2.0,
         command_timeout_seconds: float = 2.0,
         aggregate_ttl_seconds: float = DEFAULT_AGGREGATE_TTL_SECONDS,
+        tls_ca_file: str | None = None,
     ) -> None:
         self.url, self.prefix, self.wait_seconds = url, prefix, wait_seconds
         self.command_timeout_seconds = command_timeout_seconds
-        self._options = client_options(url, connect_timeout_seconds, command_timeout_seconds)
+        self._options = client_options(
+            url, connect_timeout_seconds, command_timeout_seconds, tls_ca_file
+        )
         self._client = redis.Redis(
             **self._options, max_connections=CONNECTIONS, retry=Retry(NoBackoff(), 0)
         )
@@ -167,11 +173,8 @@ class RedisStore:
         self._run("APPEND", keys, args)
 
     def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:
-        reply = self._run(
-            "SETTLE",
-            [self.key("settled"), self.key("agg:index")],
-            [self.prefix, int(since_second), int(until_second)],
-        )
+        self._run("SETTLE", [self.key("settled")], [int(until_second)])
+        reply = self._read("agg", int(since_second), int(until_second))
         rows = [_row(int(s), series, h) for (s, series), h in _members(reply, 1)]
         return sorted(rows, key=lambda r: (r.second, r.target))
 
@@ -198,12 +201,27 @@ class RedisStore:
                 merged[second] = row
         return [merged[s] for s in sorted(merged)]
 
-    def _read(self, kind: str, low: int, high: int) -> Any:
-        return self._run("READ", [self.key(f"{kind}:index")], [self.key(f"{kind}:"), low, high])
+    def _read(self, kind: str, low: int, high: int) -> list[Any]:
+        """Every `{member, fields}` of the `kind` index scored in [low, high), window by
+        window (`READ_WINDOW_SECONDS` each, gaps skipped)."""
+        out: list[Any] = []
+        index, keys = self.key(f"{kind}:index"), self.key(f"{kind}:")
+        while low < high:
+            reply = self._run("READ", [index], [keys, low, high, READ_WINDOW_SECONDS])
+            low = int(reply[0])
+            out.extend(reply[1:])
+        return out
 
     def prune(self, before_second: int) -> int:
-        keys = [self.key("agg:index"), self.key("late:index")]
-        return int(self._run("PRUNE", keys, [self.prefix, int(before_second)]))
+        """Counts (second, series) rows, on time or late, each already merged over processes
+        (SQLite counts every process's row)."""
+        keys, deleted = [self.key("agg:index"), self.key("late:index")], 0
+        while True:
+            args = [self.prefix, int(before_second), PRUNE_BATCH]
+            batch = int(self._run("PRUNE", keys, args))
+            deleted += batch
+            if batch < PRUNE_BATCH:
+                return deleted
 
     # lease --------------------------------------------------------------------------------
 

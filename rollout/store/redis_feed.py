@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,11 +30,22 @@ from rollout.store.schemes import StoreURL
 #: How often a waiting iteration wakes to notice `aclose()` (it also ends at once when its
 #: connection is closed under it).
 WAKE_SECONDS = 0.25
+#: After this long without a message the iteration probes its own subscription: it publishes on
+#: a private channel it also listens to. No echo within the command timeout means the
+#: connection is dead without having said so (a frozen Redis, a cut that sent no reset), and
+#: the iteration raises `StoreError` like any broken connection. (redis-py's pub/sub PING is
+#: not usable here: its reply is mis-parsed.)
+PROBE_AFTER_SECONDS = 1.0
 
 
-def client_options(url: StoreURL, connect_timeout: float, command_timeout: float) -> dict[str, Any]:
-    """Keyword arguments for `redis.Redis` and `redis.asyncio.Redis` alike."""
+def client_options(
+    url: StoreURL, connect_timeout: float, command_timeout: float, ca_file: str | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for `redis.Redis` and `redis.asyncio.Redis` alike. `rediss://`
+    verifies the server's certificate and host name (against `ca_file` when given)."""
+    tls = {"ssl_ca_certs": ca_file} if url.scheme == "rediss" and ca_file else {}
     return {
+        **tls,
         "host": url.host or "127.0.0.1",
         "port": url.port or 6379,
         "db": int(url.path or 0),
@@ -52,7 +64,8 @@ def error_kind(exc: BaseException) -> str:
     if isinstance(exc, redis.TimeoutError | TimeoutError):
         return "timeout"
     if isinstance(exc, redis.ConnectionError | OSError):
-        return "unreachable"
+        detail = str(exc)
+        return "tls" if "SSL" in detail or "certificate" in detail.lower() else "unreachable"
     if isinstance(exc, redis.ResponseError) and "NOAUTH" in str(exc):
         return "auth"
     return "error"
@@ -72,6 +85,7 @@ def store_error(exc: BaseException, url: StoreURL) -> StoreError:
 class RedisChangeFeed:
     def __init__(self, url: StoreURL, options: dict[str, Any], channel: str) -> None:
         self.url, self.channel = url, channel
+        self.timeout_seconds = float(options["socket_timeout"])
         self._client = aioredis.Redis(**options, retry=AsyncRetry(NoBackoff(), 0))
         self._closed = False
         self._live: set[Any] = set()
@@ -86,13 +100,12 @@ class RedisChangeFeed:
             return
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._live.add(pubsub)
+        probe = f"{self.channel}:probe:{uuid.uuid4().hex}"
         try:
-            await pubsub.subscribe(self.channel)
+            await pubsub.subscribe(self.channel, probe)
             self._subscribed.add(pubsub)
-            while not self._closed:
-                message = await pubsub.get_message(timeout=WAKE_SECONDS)
-                if message is not None and message.get("type") == "message":
-                    yield int(message["data"])
+            async for version in self._versions(pubsub, probe):
+                yield version
         except (redis.RedisError, OSError, asyncio.IncompleteReadError) as exc:
             if not self._closed:
                 raise store_error(exc, self.url) from None
@@ -101,11 +114,36 @@ class RedisChangeFeed:
             self._subscribed.discard(pubsub)
             await _quietly_close(pubsub)
 
+    async def _versions(self, pubsub: Any, probe: str) -> AsyncIterator[int]:
+        loop = asyncio.get_running_loop()
+        heard, probed = loop.time(), None
+        while not self._closed:
+            message = await pubsub.get_message(timeout=WAKE_SECONDS)
+            now = loop.time()
+            if message is not None:
+                heard, probed = now, None
+                version = _version(message, self.channel)
+                if version is not None:
+                    yield version
+            elif probed is None and now - heard >= PROBE_AFTER_SECONDS:
+                await self._client.publish(probe, "1")
+                probed = now
+            elif probed is not None and now - probed > self.timeout_seconds:
+                raise redis.TimeoutError(f"change feed silent for {now - heard:.1f} s")
+
     async def aclose(self) -> None:
         self._closed = True
         for pubsub in list(self._live):
             await _quietly_close(pubsub)
         await self._client.aclose()
+
+
+def _version(message: dict[str, Any], channel: str) -> int | None:
+    """The version a change notice carries; None for probes (and anything not a number)."""
+    if message.get("type") != "message" or message.get("channel") != channel:
+        return None
+    data = message.get("data")
+    return int(data) if isinstance(data, str) and data.isdigit() else None
 
 
 async def _quietly_close(pubsub: Any) -> None:

@@ -65,41 +65,58 @@ redis.call('PEXPIRE', KEYS[3], ttl)
 return 0
 """
 
-#: KEYS: settled, agg index. ARGV: prefix, since, until. Moves the horizon forward to `until`
-#: (never back), then returns {member, {field, value, ...}, ...} of on-time rows in range.
+#: KEYS: settled. ARGV: until. Moves the horizon forward to `until`, never back. Once it has,
+#: an on-time row of a second before `until` is never incremented again (APPEND files it
+#: late), so reading those rows afterwards, in as many calls as it takes, reads final values.
 SETTLE = """
 local horizon = tonumber(redis.call('GET', KEYS[1]) or '-4611686018427387904')
-if tonumber(ARGV[3]) > horizon then
-  redis.call('SET', KEYS[1], ARGV[3])
+if tonumber(ARGV[1]) > horizon then
+  redis.call('SET', KEYS[1], ARGV[1])
 end
-local out = {}
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], '(' .. ARGV[3])) do
-  out[#out + 1] = member
-  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. 'agg:' .. member)
-end
-return out
+return 0
 """
 
-#: KEYS: an index. ARGV: prefix .. kind .. ':', min score, max score (exclusive).
-#: Returns {member, {field, value, ...}, ...}: a read, atomic so rows are never half-counted.
+#: KEYS: an index. ARGV: prefix .. kind .. ':', low, high (exclusive), window seconds.
+#: One window of the index: from its first member at or after `low` (so gaps cost nothing)
+#: to `window` seconds on, at most `high`. Returns {next low, member, {field, value, ...}, ...};
+#: next low is `high` once nothing is left. Windows keep each call short on a Redis that
+#: every gateway shares, however long the range asked for.
 READ = """
-local out = {}
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '(' .. ARGV[3])) do
+local high = tonumber(ARGV[3])
+local first = redis.call(
+  'ZRANGEBYSCORE', KEYS[1], ARGV[2], '(' .. ARGV[3], 'WITHSCORES', 'LIMIT', 0, 1)
+if #first == 0 then
+  return {ARGV[3]}
+end
+local stop = tonumber(first[2]) + tonumber(ARGV[4])
+local stop_s = ARGV[3]
+if stop < high then
+  stop_s = string.format('%d', stop)
+end
+local out = {stop_s}
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], first[2], '(' .. stop_s)) do
   out[#out + 1] = member
   out[#out + 1] = redis.call('HGETALL', ARGV[1] .. member)
 end
 return out
 """
 
-#: KEYS: agg index, late index. ARGV: prefix, before second. Deletes every row (on time or
-#: late) of a second before `before`; returns how many (second, series) rows it deleted.
+#: KEYS: agg index, late index. ARGV: prefix, before second, batch. Deletes up to `batch` rows
+#: (on time or late) of seconds before `before`; returns how many it deleted. The caller
+#: repeats while a whole batch went, so no single call holds a shared Redis for long.
 PRUNE = """
 local deleted = 0
 local before = tonumber(ARGV[2])
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])) do
+local batch = tonumber(ARGV[3])
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, batch)
+for _, member in ipairs(old) do
   deleted = deleted + redis.call('DEL', ARGV[1] .. 'agg:' .. member)
   redis.call('ZREM', KEYS[1], member)
 end
+if deleted >= batch then
+  return deleted
+end
+-- Late rows are few (what processes kept through an outage): scan them whole.
 for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local second = tonumber(string.match(member, '^[^:]+:([^:]+):'))
   if second < before then

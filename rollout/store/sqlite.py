@@ -101,10 +101,12 @@ class SqliteStore:
         connect_timeout_seconds: float | None = None,
         command_timeout_seconds: float | None = None,
         aggregate_ttl_seconds: float | None = None,
+        tls_ca_file: str | None = None,
     ) -> SqliteStore:
         """The network stores' options (`RolloutSettings.store_options`) are accepted and
         ignored: one file per host needs no prefix, and `prune` alone keeps its rows."""
         del prefix, connect_timeout_seconds, command_timeout_seconds, aggregate_ttl_seconds
+        del tls_ca_file
         return cls(url.path, wait_seconds=wait_seconds)
 
     @contextlib.contextmanager

@@ -59,6 +59,7 @@ def test_lists_from_env_in_either_form(monkeypatch):
         ({"ROLLOUT_STORE_PREFIX": "has space"}, "ROLLOUT_STORE_PREFIX"),
         ({"ROLLOUT_STORE_COMMAND_TIMEOUT_SECONDS": "0"}, "ROLLOUT_STORE_COMMAND_TIMEOUT_SECONDS"),
         ({"ROLLOUT_STORE_CONNECT_TIMEOUT_SECONDS": "31"}, "ROLLOUT_STORE_CONNECT_TIMEOUT_SECONDS"),
+        ({"ROLLOUT_STORE_TLS_CA_FILE": "/no/such/ca.pem"}, "ROLLOUT_STORE_TLS_CA_FILE"),
         ({"ROLLOUT_STORE_URL": "ion.db"}, "ROLLOUT_STORE_URL"),
         ({"ROLLOUT_BREACH_ERROR_RATE": "1.5"}, "ROLLOUT_BREACH_ERROR_RATE"),
         ({"ROLLOUT_ALPHA": "0"}, "ROLLOUT_ALPHA"),
@@ -90,3 +91,19 @@ def test_a_retired_setting_warns_at_start_up_instead_of_being_ignored(monkeypatc
     assert "ROLLOUT_CHECK_INTERVAL_SECONDS no longer has any effect" in err
     assert "ROLLOUT_FLUSH_INTERVAL_SECONDS" in err  # says what replaced it
     assert settings.alpha == 0.001  # nothing else changes
+
+
+def test_store_options_are_made_in_one_place_for_every_store():
+    settings = RolloutSettings(
+        store_prefix="team-a:", store_command_timeout_seconds=1.5, soak_seconds=[10, 20, 30, 40]
+    )
+    options = settings.store_options(0.25)
+    assert options == {
+        "wait_seconds": 0.25,
+        "prefix": "team-a:",
+        "connect_timeout_seconds": 2.0,
+        "command_timeout_seconds": 1.5,
+        "tls_ca_file": None,
+        # longest guard window (600 s) + retention (2 h) + the whole plan's soaks
+        "aggregate_ttl_seconds": 600 + 7200 + 100,
+    }

@@ -281,3 +281,17 @@ def test_a_closed_change_feed_ends_its_iterations(opener):
         assert await asyncio.wait_for(task, 5) == []
 
     asyncio.run(scenario())
+
+
+def test_long_ranges_with_gaps_are_read_whole_and_many_rows_pruned(opener):
+    store = opener()
+    seconds = [0, 299, 300, 301, 5_000, 86_400 * 7, 10**9]
+    store.append_aggregates([row(s, "canary", 1, 0, 1.0) for s in seconds])
+    store.append_aggregates([row(s, "legacy", 1, 0, 1.0) for s in range(10_000, 14_500)])
+    assert [r.second for r in store.seconds("canary", 0, 2 * 10**9)] == seconds
+    rows = store.settled_series(0, 2 * 10**9)
+    assert len(rows) == len(seconds) + 4_500
+    store.append_aggregates([row(s, "canary", 2, 0, 1.0) for s in seconds])  # all late now
+    assert [r.row.second for r in store.late_series(0, 3 * 10**9)] == seconds
+    assert store.prune(20_000) == 5 + 4_500 + 5  # more than one batch of rows, and late rows
+    assert [r.second for r in store.seconds("canary", 0, 2 * 10**9)] == seconds[-2:]

@@ -3,6 +3,9 @@ connection options from settings, and errors that never show the password."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 import redis
 
@@ -12,6 +15,7 @@ from rollout.settings import RolloutSettings
 from rollout.store import StoreError, open_store, parse_store_url
 from rollout.store.redis import RedisStore
 from tests.support.redis_server import RedisServer, delete_prefix, redis_url, unique_prefix
+from tests.support.servers import free_port
 
 PASSWORD = "s3cret-Redis-pw"
 
@@ -123,3 +127,48 @@ def test_a_wrong_password_is_an_auth_error_without_the_password():
         nopass.close()
     finally:
         server.kill()
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """A redis-server speaking only TLS, its certificate (for 127.0.0.1) signed by a test CA."""
+    if shutil.which("openssl") is None:
+        raise RuntimeError("openssl not found: the TLS test makes its certificates with it")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.crt", "-days", "1", "-subj", "/CN=ion-test-ca")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=127.0.0.1")  # fmt: skip
+    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "1",
+            "-extfile", "ext.cnf")  # fmt: skip
+    port = free_port()
+    server = RedisServer(port, "--port", "0", "--tls-port", str(port), "--tls-auth-clients", "no",
+                         "--tls-cert-file", str(tmp_path / "server.crt"),
+                         "--tls-key-file", str(tmp_path / "server.key"),
+                         "--tls-ca-cert-file", str(tmp_path / "ca.crt"))  # fmt: skip
+    server.start()
+    yield port, str(tmp_path / "ca.crt")
+    server.kill()
+
+
+def test_rediss_checks_the_certificate_against_the_configured_ca(tls_server):
+    port, ca_file = tls_server
+    settings = RolloutSettings(store_url=f"rediss://127.0.0.1:{port}/0", store_tls_ca_file=ca_file)
+    store = open_store(settings.store_url, **settings.store_options(1.0))
+    state = RolloutState(Status.PROGRESSING, 5, 0)
+    assert store.compare_and_set(0, state, [], 1.0).version == 1
+    assert store.read().state == state
+    store.close()
+    untrusted = open_store(f"rediss://127.0.0.1:{port}/0")  # the system's CAs: not ours
+    with pytest.raises(StoreError, match="tls"):
+        untrusted.read()
+    untrusted.close()
+    plain = open_store(f"redis://127.0.0.1:{port}/0", command_timeout_seconds=1.0)
+    with pytest.raises(StoreError):  # plain text to a TLS port: refused, never a hang
+        plain.read()
+    plain.close()
