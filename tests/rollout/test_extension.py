@@ -14,9 +14,12 @@ from gateway.app import create_app
 from gateway.server import server_options
 from gateway.settings import GatewaySettings
 from rollout.extension import GatewayRollout
-from rollout.machine import Advance, Start
+from rollout.machine import Advance, Pause, Start
+from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
+from rollout.store import Conflict
 from rollout.store.sqlite import SqliteStore
+from rollout.wiring import build_machine
 from tests.gateway.upstreams import Upstream
 from tests.rollout.helpers import (
     ADMIN,
@@ -270,3 +273,26 @@ def test_a_locked_store_keeps_routing_and_every_request_it_can_hold(tmp_path, ou
 
 def dropped(registry: CollectorRegistry) -> float:
     return registry.get_sample_value("rollout_aggregates_dropped_total") or 0.0
+
+
+@pytest.mark.anyio
+async def test_a_verb_that_loses_to_another_writer_routes_by_the_winner_at_once(tmp_path):
+    """The 409 names the state another process committed; this process routes by it too,
+    without waiting for its next poll (0.5 s)."""
+    settings = RolloutSettings(
+        store_url=f"sqlite:///{tmp_path}/r.db", profile="demo", poll_interval_seconds=0.5
+    )
+    ext = GatewayRollout(settings, admin_token=None, registry=None, run_controller=False)
+    await ext.start(Aggregator())
+    other = SqliteStore(settings.sqlite_path)  # another process
+    try:
+        seen = ext.current().version
+        winner = await RolloutService(other, build_machine(settings), clock=time.time).apply(
+            Start()
+        )
+        with pytest.raises(Conflict):
+            await ext_service(ext).apply(Pause(), expected_version=seen)
+        assert (ext.current().version, ext.current().percent) == (winner.version, 5)
+    finally:
+        await ext.stop()
+        other.close()
