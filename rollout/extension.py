@@ -60,7 +60,7 @@ from rollout.store import RolloutStore, StoreBusy, StoredState, StoreError, open
 from rollout.wiring import build_controller, build_service
 
 PRUNE_EVERY_SECONDS = 60.0
-SUBSCRIBED_CHECK_SECONDS = 0.05  # how soon a re-established subscription triggers a catch-up
+SUBSCRIBED_CHECK = 0.05  # seconds: how soon a subscription back from down triggers a catch-up
 
 
 class GatewayRollout:
@@ -318,23 +318,24 @@ class GatewayRollout:
         self._spawn(self._push.run(), "push")
         self._spawn(self._read_when_woken(), "push_reader")
 
-    def _announced(self, version: int) -> None:
-        if version != self._state.version:  # else our own commit, applied already
+    def _announced(self, version: int | None) -> None:
+        if version is None or version != self._state.version:  # else our own, applied already
             self._wake.set()
 
     async def _read_when_woken(self) -> None:
         """One read per wake-up: notices that arrive during a read coalesce into the next.
         Also one as soon as the feed is subscribed again: what was published while nobody
         listened is lost, so the state may have moved meanwhile."""
-        subscribed = False
-        while True:
+        while (push := self._push) is not None:
+            down = push.down_since is not None  # then watch for the subscription's return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SUBSCRIBED_CHECK_SECONDS)
-            now_subscribed = self._push is not None and self._push.feed.subscribed
-            if self._wake.is_set() or (now_subscribed and not subscribed):
+                await asyncio.wait_for(self._wake.wait(), SUBSCRIBED_CHECK if down else None)
+            if down and push.feed.subscribed:
+                push.up()
+                self._wake.set()
+            if self._wake.is_set():
                 self._wake.clear()
                 await self.poll_once(via="push")
-            subscribed = now_subscribed
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:

@@ -7,6 +7,7 @@ import contextlib
 import math
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -47,6 +48,8 @@ def durable_redis(tmp_path):
         None, "--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp_path)
     ).start()
     yield server
+    with contextlib.suppress(ProcessLookupError, AssertionError):
+        server.signal(signal.SIGCONT)
     server.kill()
 
 
@@ -60,7 +63,23 @@ def settings_for(url: str, **overrides) -> RolloutSettings:
     return RolloutSettings(**values)
 
 
-def test_a_killed_redis_keeps_routing_answers_503_and_loses_no_request(durable_redis):
+OUTAGES = {  # how the outage begins and ends, and the error kinds it may show as
+    "killed": (RedisServer.kill, RedisServer.start, ("unreachable",)),
+    "frozen": (  # SIGSTOP: connections accept, nothing answers (a cut without a reset)
+        lambda s: s.signal(signal.SIGSTOP),
+        lambda s: s.signal(signal.SIGCONT),
+        ("timeout",),
+    ),
+}
+#: A flush that timed out may still land when a frozen Redis wakes up, and it is sent again
+#: (at-least-once: docs/rollout.md): after a freeze the store may hold more than was sent.
+#: After a kill nothing was in flight that could land later.
+EXACT = {"killed": True, "frozen": False}
+
+
+@pytest.mark.parametrize("outage", sorted(OUTAGES))
+def test_a_redis_outage_keeps_routing_answers_503_and_loses_no_request(durable_redis, outage):
+    begin, end, kinds = OUTAGES[outage]
     settings = settings_for(durable_redis.url)
     options = {"prefix": settings.store_prefix}
     with gateway(settings, CollectorRegistry(), run_controller=False) as (client, _ext):
@@ -71,10 +90,11 @@ def test_a_killed_redis_keeps_routing_answers_503_and_loses_no_request(durable_r
             target_of(client, user)
             sent += 1
 
-        durable_redis.kill()
+        begin(durable_redis)
         wait_until(lambda: routing_check(client)["store"] == "unreadable", 10.0, "unreadable")
+        wait_until(lambda: routing_check(client)["push"] == "down", 10.0, "push down")
         check = routing_check(client)
-        assert (check["error"], check["percent"], check["push"]) == ("unreachable", 5, "down")
+        assert check["error"] in kinds and check["percent"] == 5, check
         assert check["stale_seconds"] >= 0 and "redis://" not in str(check)
         for user in ("user_19", "alice") * 3:  # fail-static: the last known percent, 5 %
             assert target_of(client, user) == ("canary" if user == "user_19" else "legacy")
@@ -84,19 +104,23 @@ def test_a_killed_redis_keeps_routing_answers_503_and_loses_no_request(durable_r
         answered_in = time.monotonic() - started
         assert verb.status_code == 503 and verb.headers["content-type"] == "application/json"
         assert verb.json()["code"] == "store_unreadable"
-        assert verb.json()["kind"] in ("unreachable", "timeout")
-        print(f"admin verb with Redis down answered 503 in {answered_in:.3f} s")
+        assert verb.json()["kind"] in kinds
+        print(f"admin verb with Redis {outage} answered 503 in {answered_in:.3f} s")
 
-        durable_redis.start()
+        end(durable_redis)
         wait_until(lambda: routing_check(client)["store"] == "ok", 10.0, "readable again")
         wait_until(lambda: routing_check(client)["push"] == "subscribed", 10.0, "resubscribed")
 
         def stored() -> int:
             return requests_in_store(settings.store_url, first - 1, int(time.time()) + 2, **options)
 
-        wait_until(lambda: stored() == sent, 10.0, f"all {sent} requests in the store")
+        wait_until(lambda: stored() >= sent, 10.0, f"all {sent} requests in the store")
         wait_until(lambda: routing_check(client)["buffered_rows"] == 0, 10.0, "all flushed")
-        assert stored() == sent
+        if EXACT[outage]:
+            assert stored() == sent  # none lost, none twice
+        else:
+            assert stored() >= sent, "a request lost"
+            print(f"after the freeze: {stored()} requests stored for {sent} sent")
         assert client.post("/admin/rollout/pause", headers=ADMIN).json()["state"] == "paused"
         assert routing_check(client)["percent"] == 5  # paused holds its percent
 
