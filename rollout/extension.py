@@ -216,7 +216,8 @@ class GatewayRollout:
             self._read_busy = True  # keep the last percent; slow, not unreadable
             return
         except Exception as exc:
-            self._mark_unreadable(exc)
+            if ticket > self._applied_ticket:  # nothing newer has been read since it began
+                self._mark_unreadable(exc)
             return
         finally:
             self._read_started = None
