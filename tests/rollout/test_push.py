@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -39,8 +40,10 @@ async def test_a_killed_subscription_is_one_episode_and_comes_back_by_itself():
             await eventually(lambda: 1 in notices[before:], what="a notice after it")
             assert listener.down_since is None  # a notice ends the episode
         finally:
+            task.cancel()  # as the extension stops it: the task first, then the feed
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             await listener.feed.aclose()
-            await asyncio.wait_for(task, 5.0)
             store.close()
             server.kill()
     events = [e["event"] for e in logs if e["event"].startswith("rollout.push_")]
