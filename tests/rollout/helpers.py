@@ -54,8 +54,9 @@ class FlakyStore:
     `done` counts the calls that went through (returned), likewise.
     """
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner, kind: str | None = None) -> None:
         self.inner = inner
+        self.kind = kind  # the StoreError's kind while broken (default: the generic "error")
         self.broken = False
         self.failed: Counter[str] = Counter()
         self.done: Counter[str] = Counter()
@@ -68,7 +69,7 @@ class FlakyStore:
         def call(*args, **kwargs):
             if self.broken:
                 self.failed[name] += 1
-                raise StoreError("disk I/O error (injected)")
+                raise StoreError("disk I/O error (injected)", kind=self.kind)
             result = attr(*args, **kwargs)
             self.done[name] += 1
             return result

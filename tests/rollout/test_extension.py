@@ -43,7 +43,7 @@ def parts(tmp_path):
         poll_interval_seconds=0.02,
         flush_interval_seconds=0.02,
     )
-    store = FlakyStore(SqliteStore(settings.sqlite_path))
+    store = FlakyStore(SqliteStore(settings.sqlite_path), kind="io")
     registry = CollectorRegistry()
     ext = GatewayRollout(
         settings, admin_token=None, registry=registry, store=store, run_controller=False
@@ -80,9 +80,11 @@ async def test_unreadable_store_keeps_last_percent_and_says_so(parts):
         await eventually(lambda: ext.readiness()["store"] == "unreadable", what="unreadable")
         ready = ext.readiness()
         assert ready["ok"] is True and ready["percent"] == 5 and ready["stale_seconds"] >= 0
+        assert ready["error"] == "io" and "injected" not in str(ready)  # the kind, never the text
         assert ext.current().percent == 5  # fail-static
         store.broken = False
         await eventually(lambda: ext.readiness()["store"] == "ok", what="readable again")
+        assert "error" not in ext.readiness()
     finally:
         await ext.stop()
 
@@ -243,6 +245,7 @@ def test_a_locked_store_keeps_routing_and_every_request_it_can_hold(tmp_path, ou
     )  # fmt: skip
     registry = CollectorRegistry()
     with gateway(settings, registry, run_controller=False) as (client, _ext):
+        assert routing_check(client)["push"] == "none"  # SQLite: the poller alone
         assert client.post("/admin/rollout/start", headers=ADMIN).status_code == 200
         first, sent = int(time.time()), 0
         with write_locked(settings.sqlite_path):
