@@ -60,7 +60,6 @@ from rollout.store import RolloutStore, StoreBusy, StoredState, StoreError, open
 from rollout.wiring import build_controller, build_service
 
 PRUNE_EVERY_SECONDS = 60.0
-SUBSCRIBED_CHECK = 0.05  # seconds: how soon a subscription back from down triggers a catch-up
 
 
 class GatewayRollout:
@@ -101,7 +100,6 @@ class GatewayRollout:
         self._ticket = 0  # taken by every read when it starts and every commit when it returns
         self._applied_ticket = 0  # of the observation the routing state came from
         self._push: PushListener | None = None
-        self._wake = asyncio.Event()  # a change was announced: re-read the state
         self._buffer = AggregateBuffer(settings.buffer_seconds)
         self._dropping = False  # in a drop episode (logged once)
         self._flushing = 0  # rows on their way to the store (taken from the buffer)
@@ -315,28 +313,11 @@ class GatewayRollout:
         feed = store.change_feed()
         if feed is None:
             return  # SQLite: the poller alone
-        self._push = PushListener(feed, self._announced)
+        self._push = PushListener(
+            feed, reread=lambda: self.poll_once(via="push"), held=lambda: self._state.version
+        )
         self._spawn(self._push.run(), "push")
-        self._spawn(self._read_when_woken(), "push_reader")
-
-    def _announced(self, version: int | None) -> None:
-        if version is None or version != self._state.version:  # else our own, applied already
-            self._wake.set()
-
-    async def _read_when_woken(self) -> None:
-        """One read per wake-up: notices that arrive during a read coalesce into the next.
-        Also one as soon as the feed is subscribed again: what was published while nobody
-        listened is lost, so the state may have moved meanwhile."""
-        while (push := self._push) is not None:
-            down = push.down_since is not None  # then watch for the subscription's return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SUBSCRIBED_CHECK if down else None)
-            if down and push.feed.subscribed:
-                push.up()
-                self._wake.set()
-            if self._wake.is_set():
-                self._wake.clear()
-                await self.poll_once(via="push")
+        self._spawn(self._push.reread_when_told(), "push_reader")
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:

@@ -1,5 +1,6 @@
-"""rollout/push.py against a real `redis-server` this test owns: notices arrive, a kill is one
-`rollout.push_down` however many retries it takes, and the listener resubscribes by itself."""
+"""rollout/push.py against a real `redis-server` this test owns: a notice is a re-read, a kill
+is one `rollout.push_down` however many retries it takes, and when the listener has subscribed
+again by itself it re-reads once (what was published meanwhile is lost)."""
 
 from __future__ import annotations
 
@@ -20,29 +21,38 @@ from tests.support.redis_server import RedisServer
 async def test_a_killed_subscription_is_one_episode_and_comes_back_by_itself():
     server = RedisServer().start()
     store = open_store(server.url, connect_timeout_seconds=0.3, command_timeout_seconds=0.3)
-    notices: list[int | None] = []
-    listener = PushListener(store.change_feed(), notices.append)
+    reads: list[int] = []
+    held = {"version": 0}  # what routing holds: a notice of it is no reason to re-read
+
+    async def reread() -> None:
+        reads.append(len(reads))
+
+    listener = PushListener(store.change_feed(), reread=reread, held=lambda: held["version"])
+    loop = asyncio.get_running_loop()
     with captured_logs() as logs:
-        task = asyncio.get_running_loop().create_task(listener.run())
+        tasks = [loop.create_task(listener.run()), loop.create_task(listener.reread_when_told())]
         try:
             await eventually(lambda: listener.state == "subscribed", what="subscribed")
             first = await asyncio.to_thread(store.compare_and_set, 0, started(), [], 1.0)
-            await eventually(lambda: first.version in notices, what="the first notice")
+            await eventually(lambda: len(reads) == 1, what="a re-read for the notice")
+            held["version"] = first.version
 
             server.kill()
-            await eventually(lambda: notices.count(None) >= 3, what="three failed retries")
-            assert listener.state == "down" and listener.down_since is not None
+            await eventually(lambda: listener.failures >= 3, what="three failed subscriptions")
+            assert listener.state == "down" and len(reads) == 1  # the poller's job meanwhile
 
-            server.start()
-            await eventually(lambda: listener.state == "subscribed", what="resubscribed")
-            before = len(notices)  # (the restarted Redis kept nothing: version 1 again)
+            server.start()  # (it kept nothing: the next commit is version 1 again)
+            await eventually(lambda: listener.down_since is None, what="subscribed again")
+            await eventually(lambda: len(reads) == 2, what="the catch-up re-read")
+            assert listener.state == "subscribed"
+            held["version"] = 0
             await asyncio.to_thread(store.compare_and_set, 0, started(), [], 2.0)
-            await eventually(lambda: 1 in notices[before:], what="a notice after it")
-            assert listener.down_since is None  # a notice ends the episode
+            await eventually(lambda: len(reads) == 3, what="a re-read for the next notice")
         finally:
-            task.cancel()  # as the extension stops it: the task first, then the feed
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:  # as the extension stops it: the tasks first, then the feed
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await listener.feed.aclose()
             store.close()
             server.kill()
