@@ -7,7 +7,7 @@ Background tasks per gateway process, all started by the gateway's lifespan:
   announced, so a change reaches every process in milliseconds; the poller is the fallback
   while the subscription is down (`rollout.push`);
 - flusher: drains the process's per-second aggregates into a bounded buffer and the buffer
-  into the store every `flush_interval_seconds`, oldest first (`rollout.buffer`: nothing is
+  into the store every `flush_interval_seconds`, oldest first (`rollout.flusher`: nothing is
   lost while the store is away, up to `ROLLOUT_BUFFER_SECONDS`); the pruner drops old rows;
 - controller loop (when `run_controller`): competes for the lease; only the holder decides.
 
@@ -47,16 +47,17 @@ from gateway.aggregate import Aggregator
 from gateway.state import RoutingState
 from rollout.access import Access
 from rollout.admin_api import AdminAPI
-from rollout.buffer import AggregateBuffer
 from rollout.controller import Controller, default_holder
 from rollout.dashboard.routes import Dashboard
+from rollout.flusher import Flusher
 from rollout.machine import Status
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
 from rollout.push import PushListener
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
-from rollout.store import RolloutStore, StoreBusy, StoredState, StoreError, open_store
+from rollout.store import RolloutStore, StoreBusy, StoredState, open_store
+from rollout.store.interface import failure_kind
 from rollout.wiring import build_controller, build_service
 
 PRUNE_EVERY_SECONDS = 60.0
@@ -100,9 +101,7 @@ class GatewayRollout:
         self._ticket = 0  # taken by every read when it starts and every commit when it returns
         self._applied_ticket = 0  # of the observation the routing state came from
         self._push: PushListener | None = None
-        self._buffer = AggregateBuffer(settings.buffer_seconds)
-        self._dropping = False  # in a drop episode (logged once)
-        self._flushing = 0  # rows on their way to the store (taken from the buffer)
+        self._flusher = Flusher(settings.buffer_seconds, self.metrics)
         self._read_started: float | None = None  # time.monotonic() of the read in flight
         self._read_seconds = 0.0  # how long the last state read took
         self._read_busy = False  # the last state read gave up: the store was busy
@@ -140,7 +139,7 @@ class GatewayRollout:
             "store": self._store_health(read_seconds),
             **error,
             "push": self._push.state if self._push is not None else "none",
-            "buffered_rows": len(self._buffer) + self._flushing,
+            "buffered_rows": self._flusher.pending_rows,
             "stale_seconds": stale,
             "read_seconds": round(read_seconds, 3),
             "state": self._status,
@@ -186,8 +185,8 @@ class GatewayRollout:
             self._push = None
         with contextlib.suppress(Exception):
             await self.flush_once()
-        if len(self._buffer):  # the store is still away: these are gone with the process
-            self._log.error("rollout.aggregates_lost_at_stop", rows=len(self._buffer))
+        if lost := self._flusher.pending_rows:  # the store is still away: gone with the process
+            self._log.error("rollout.aggregates_lost_at_stop", rows=lost)
         if self._controller is not None:
             with contextlib.suppress(Exception):
                 await self._controller.release()
@@ -224,43 +223,9 @@ class GatewayRollout:
         self._apply(stored, ticket, via)
 
     async def flush_once(self) -> None:
-        """Drain the aggregator into the buffer, the buffer into the store (oldest first)."""
-        if self._aggregator is None:
-            return
-        now = self.clock()
-        self._buffer.add(self._aggregator.drain(now))
-        rows = self._buffer.take()
-        if rows:
-            self._flushing = len(rows)
-            try:
-                await asyncio.to_thread(self._opened().append_aggregates, rows)
-            except Exception as exc:
-                self._buffer.add(rows)
-                self._log.warning("rollout.flush_failed", kind=_kind(exc), rows=len(rows))
-            else:
-                self._flushed(rows)
-            finally:
-                self._flushing = 0
-        self._trim(now)
-        self.metrics.aggregates_buffered.set(len(self._buffer))
-
-    def _flushed(self, rows: list[Any]) -> None:
-        if self._dropping:
-            self._log.info("rollout.buffer_flushed", rows=len(rows))
-            self._dropping = False
-
-    def _trim(self, now: float) -> None:
-        dropped = self._buffer.trim(now)
-        if not dropped.rows:
-            return
-        self.metrics.aggregates_dropped.inc(dropped.rows)
-        if not self._dropping:
-            self._dropping = True
-            self._log.error(
-                "rollout.aggregates_dropped", rows=dropped.rows, requests=dropped.requests,
-                first_second=dropped.first_second, last_second=dropped.last_second,
-                buffer_seconds=self._buffer.max_seconds,
-            )  # fmt: skip
+        """Aggregator -> bounded buffer -> store, oldest first (`rollout.flusher`)."""
+        if self._aggregator is not None:
+            await self._flusher.flush(self._aggregator, self._opened(), self.clock())
 
     async def prune_once(self) -> int:
         """Drop rows older than the retention, never those of the current or last rollout:
@@ -300,7 +265,7 @@ class GatewayRollout:
         self.metrics.observe_state(state, now)
 
     def _mark_unreadable(self, exc: Exception) -> None:
-        self._unreadable_kind = _kind(exc)
+        self._unreadable_kind = failure_kind(exc)
         if self._unreadable_since is None:
             self._unreadable_since = self.clock()
             self._log.error(
@@ -365,8 +330,3 @@ class GatewayRollout:
         if self._controller is None:
             return "off"
         return "leader" if self._controller.leader else "standby"
-
-
-def _kind(exc: BaseException) -> str:
-    """What /readyz and the logs may show of a failure: a short word, never the message."""
-    return exc.kind if isinstance(exc, StoreError) else type(exc).__name__

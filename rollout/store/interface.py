@@ -48,6 +48,11 @@ class StoreError(Exception):
             self.kind = kind
 
 
+def failure_kind(exc: BaseException) -> str:
+    """What `/readyz` and the logs may show of a failure: a short word, never the message."""
+    return exc.kind if isinstance(exc, StoreError) else type(exc).__name__
+
+
 class StoreBusy(StoreError):
     """Another writer held the store longer than this caller's `wait_seconds`. Nothing was
     written; the caller may retry (an operator's verb answers 503 `store_busy`)."""
