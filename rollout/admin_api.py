@@ -6,11 +6,12 @@ dashboard's session cookie (with its CSRF token on verbs); no admin token config
 everything under `/admin`, any method, answers 404 `admin_disabled` (off). Errors are JSON
 `{"error", "code"}`: 401 wrong token or session, 403 a viewer asking to act or a missing/wrong
 CSRF token, 409 invalid transition or lost compare-and-set (naming the current state), 422 bad
-body, 503 `store_unavailable`, or 503 `store_busy` when another writer held the store's lock
-past `ROLLOUT_ADMIN_STORE_WAIT_SECONDS` (nothing was applied; retry). Bodies are optional;
-unknown fields are refused rather than ignored, so a typo (`"reson"`) never silently drops the
-operator's intent. `expected_version` makes a verb conditional on the state the operator last
-saw.
+body, 503 `store_unreadable` with the error's `kind` (the store did not answer within its
+timeouts: Redis down or cut off, a broken file), or 503 `store_busy` when another writer held
+the store's lock past `ROLLOUT_ADMIN_STORE_WAIT_SECONDS` (nothing was applied; retry). Bodies
+are optional; unknown fields are refused rather than ignored, so a typo (`"reson"`) never
+silently drops the operator's intent. `expected_version` makes a verb conditional on the state
+the operator last saw.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ MAX_BODY_BYTES = 16 * 1024
 T = TypeVar("T")
 Handler = Callable[[Request, RolloutService, Principal], Awaitable[JSONResponse]]
 ADMIN_OFF = "admin API is off (no admin token configured)"
+STORE_UNREADABLE = "rollout store unreadable; a verb may or may not have applied: check status"
 STORE_BUSY = "rollout store is locked by another writer; nothing was changed, retry shortly"
 
 
@@ -125,8 +127,9 @@ class AdminAPI:
                 self._log.warning("rollout.store_busy", path=request.url.path, error=str(exc))
                 return _no_store(ApiError(503, "store_busy", STORE_BUSY).response())
             except StoreError as exc:
-                self._log.warning("rollout.store_unavailable", error=str(exc))
-                error = ApiError(503, "store_unavailable", "rollout store unavailable")
+                # The kind only: the message may name a host (never a password, but still).
+                self._log.warning("rollout.store_unreadable", path=request.url.path, kind=exc.kind)
+                error = ApiError(503, "store_unreadable", STORE_UNREADABLE, kind=exc.kind)
                 return _no_store(error.response())
 
         return endpoint

@@ -1,16 +1,26 @@
 """`GatewayRollout`: the rollout machinery as the gateway sees it (`gateway.extension`).
 
-Three background tasks per gateway process, all started by the gateway's lifespan:
+Background tasks per gateway process, all started by the gateway's lifespan:
 - poller: reads the state row every `poll_interval_seconds` (<= 0.5 s, so every process sees a
   change within a second) and swaps the in-memory `RoutingState` the hot path reads;
-- flusher: drains the process's per-second aggregates into the store every
-  `flush_interval_seconds` (put back on failure, so nothing is lost while the store is away)
-  and prunes old rows now and then;
+- push (when the store has a `ChangeFeed`, Redis): re-reads the state as soon as a change is
+  announced, so a change reaches every process in milliseconds; the poller is the fallback
+  while the subscription is down (`rollout.push`);
+- flusher: drains the process's per-second aggregates into a bounded buffer and the buffer
+  into the store every `flush_interval_seconds`, oldest first (`rollout.flusher`: nothing is
+  lost while the store is away, up to `ROLLOUT_BUFFER_SECONDS`); the pruner drops old rows;
 - controller loop (when `run_controller`): competes for the lease; only the holder decides.
+
+Read-your-writes: both services (the controller's and the admin API's) call `_committed` with
+the state they just committed, before they log, notify or answer, so this process routes by a
+rollback before anyone can see it. Reads and commits are ordered by a ticket taken when each
+starts (a commit's when it returns): a read that began before a later-applied observation is
+dropped, so a slow poll can never put back the percent a commit just replaced.
 
 Fail-static: if the store becomes unreadable, routing keeps the last known percent. `/readyz`
 stays ok (routing still works and taking the process out of rotation would not help), but says
-`store: "unreadable"` with `stale_seconds`; `rollout.store_unreadable` is logged once per episode.
+`store: "unreadable"` with the error's `kind` (never its message) and `stale_seconds`;
+`rollout.store_unreadable` is logged once per episode.
 A state read that takes longer than `store_slow_read_seconds` (the one in flight counts too), or
 gives up because the store is busy, shows as `store: "slow"` with `read_seconds`; typically
 another process holds the write lock and this process's flush is waiting behind it.
@@ -39,12 +49,15 @@ from rollout.access import Access
 from rollout.admin_api import AdminAPI
 from rollout.controller import Controller, default_holder
 from rollout.dashboard.routes import Dashboard
+from rollout.flusher import Flusher
 from rollout.machine import Status
 from rollout.metrics import RolloutMetrics
 from rollout.notify import Notifier, build_notifier
+from rollout.push import PushListener
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
 from rollout.store import RolloutStore, StoreBusy, StoredState, open_store
+from rollout.store.interface import failure_kind
 from rollout.wiring import build_controller, build_service
 
 PRUNE_EVERY_SECONDS = 60.0
@@ -84,6 +97,11 @@ class GatewayRollout:
         self._last_read: float | None = None
         self._rollout_started_at: float | None = None
         self._unreadable_since: float | None = None
+        self._unreadable_kind: str | None = None
+        self._ticket = 0  # taken by every read when it starts and every commit when it returns
+        self._applied_ticket = 0  # of the observation the routing state came from
+        self._push: PushListener | None = None
+        self._flusher = Flusher(settings.buffer_seconds, self.metrics)
         self._read_started: float | None = None  # time.monotonic() of the read in flight
         self._read_seconds = 0.0  # how long the last state read took
         self._read_busy = False  # the last state read gave up: the store was busy
@@ -115,9 +133,13 @@ class GatewayRollout:
         now = self.clock()
         stale = round(now - self._last_read, 3) if self._last_read is not None else None
         read_seconds = self._current_read_seconds()
+        error = {"error": self._unreadable_kind} if self._unreadable_since is not None else {}
         return {
             "ok": self._service is not None,
             "store": self._store_health(read_seconds),
+            **error,
+            "push": self._push.state if self._push is not None else "none",
+            "buffered_rows": self._flusher.pending_rows,
             "stale_seconds": stale,
             "read_seconds": round(read_seconds, 3),
             "state": self._status,
@@ -140,6 +162,7 @@ class GatewayRollout:
         self._admin_service = self._build_service(self._admin_store or self._store)
         self._aggregator = aggregator
         await self.poll_once()
+        self._start_push(self._store)
         self._spawn(self._every(self.settings.poll_interval_seconds, self.poll_once), "poller")
         self._spawn(self._every(self.settings.flush_interval_seconds, self.flush_once), "flusher")
         self._spawn(self._every(PRUNE_EVERY_SECONDS, self.prune_once), "pruner")
@@ -156,8 +179,14 @@ class GatewayRollout:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._push is not None:
+            with contextlib.suppress(Exception):
+                await self._push.feed.aclose()
+            self._push = None
         with contextlib.suppress(Exception):
             await self.flush_once()
+        if lost := self._flusher.pending_rows:  # the store is still away: gone with the process
+            self._log.error("rollout.aggregates_lost_at_stop", rows=lost)
         if self._controller is not None:
             with contextlib.suppress(Exception):
                 await self._controller.release()
@@ -172,7 +201,9 @@ class GatewayRollout:
 
     # background work ------------------------------------------------------------------------
 
-    async def poll_once(self) -> None:
+    async def poll_once(self, via: str = "poll") -> None:
+        """Read the state and route by it; `via` (poll, push) shows in `rollout.routing_changed`."""
+        ticket = self._take_ticket()
         self._read_started = started = time.monotonic()
         try:
             stored = await asyncio.to_thread(self._opened().read)
@@ -182,25 +213,19 @@ class GatewayRollout:
             self._read_busy = True  # keep the last percent; slow, not unreadable
             return
         except Exception as exc:
-            self._mark_unreadable(exc)
+            if ticket > self._applied_ticket:  # nothing newer has been read since it began
+                self._mark_unreadable(exc)
             return
         finally:
             self._read_started = None
             self._read_seconds = time.monotonic() - started
         self._read_busy = False
-        self._apply(stored)
+        self._apply(stored, ticket, via)
 
     async def flush_once(self) -> None:
-        if self._aggregator is None:
-            return
-        rows = self._aggregator.drain(self.clock())
-        if not rows:
-            return
-        try:
-            await asyncio.to_thread(self._opened().append_aggregates, rows)
-        except Exception as exc:
-            self._aggregator.restore(rows)
-            self._log.warning("rollout.flush_failed", error=repr(exc), rows=len(rows))
+        """Aggregator -> bounded buffer -> store, oldest first (`rollout.flusher`)."""
+        if self._aggregator is not None:
+            await self._flusher.flush(self._aggregator, self._opened(), self.clock())
 
     async def prune_once(self) -> int:
         """Drop rows older than the retention, never those of the current or last rollout:
@@ -210,27 +235,54 @@ class GatewayRollout:
             before = min(before, int(self._rollout_started_at))
         return await asyncio.to_thread(self._opened().prune, before)
 
-    def _apply(self, stored: StoredState) -> None:
+    def _committed(self, stored: StoredState) -> None:
+        """Read-your-writes: this process's own commit (or the winner a commit lost to),
+        applied to routing at once, on the event loop, before the caller goes on."""
+        self._apply(stored, self._take_ticket(), "commit")
+
+    def _take_ticket(self) -> int:
+        self._ticket += 1
+        return self._ticket
+
+    def _apply(self, stored: StoredState, ticket: int, via: str) -> None:
+        if ticket < self._applied_ticket:
+            return  # this read began before the observation routing already holds
+        self._applied_ticket = ticket
         now = self.clock()
         if self._unreadable_since is not None:
             down = now - self._unreadable_since
             self._log.info("rollout.store_readable", unreadable_seconds=down)
-            self._unreadable_since = None
+            self._unreadable_since = self._unreadable_kind = None
         self._last_read = now
         state = stored.state
         if stored.version != self._state.version:
             self._state = RoutingState(state.percent, state.salt, stored.version)
-            self._log.info("rollout.routing_changed", percent=state.percent, state=state.status)
+            self._log.info(
+                "rollout.routing_changed", percent=state.percent, state=state.status, via=via
+            )
         self._status = state.status
         self._rollout_started_at = state.started_at
         self.metrics.observe_state(state, now)
 
     def _mark_unreadable(self, exc: Exception) -> None:
+        self._unreadable_kind = failure_kind(exc)
         if self._unreadable_since is None:
             self._unreadable_since = self.clock()
             self._log.error(
-                "rollout.store_unreadable", error=repr(exc), keeping_percent=self._state.percent
+                "rollout.store_unreadable",
+                kind=self._unreadable_kind,
+                keeping_percent=self._state.percent,
             )
+
+    def _start_push(self, store: RolloutStore) -> None:
+        feed = store.change_feed()
+        if feed is None:
+            return  # SQLite: the poller alone
+        self._push = PushListener(
+            feed, reread=lambda: self.poll_once(via="push"), held=lambda: self._state.version
+        )
+        self._spawn(self._push.run(), "push")
+        self._spawn(self._push.reread_when_told(), "push_reader")
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
         while True:
@@ -251,7 +303,12 @@ class GatewayRollout:
     def _build_service(self, store: RolloutStore) -> RolloutService:
         assert self._notifier is not None
         return build_service(
-            self.settings, store, clock=self.clock, notifier=self._notifier, metrics=self.metrics
+            self.settings,
+            store,
+            clock=self.clock,
+            notifier=self._notifier,
+            metrics=self.metrics,
+            on_commit=self._committed,
         )
 
     def _current_read_seconds(self) -> float:

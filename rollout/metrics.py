@@ -43,6 +43,14 @@ class RolloutMetrics:
             ["metric"],
             registry=r,
         )
+        self.aggregates_dropped = Counter(
+            "rollout_aggregates_dropped",
+            "Aggregate rows (second x series) dropped: kept past ROLLOUT_BUFFER_SECONDS unflushed.",
+            registry=r,
+        )
+        self.aggregates_buffered = Gauge(
+            "rollout_aggregates_buffered", "Aggregate rows waiting for the store.", registry=r
+        )
 
     def observe_state(self, state: RolloutState, now: float) -> None:
         self.percent.set(state.percent)

@@ -4,6 +4,12 @@ Read the state, run the pure `transition`, compare-and-set the new state togethe
 history rows, then perform the remaining effects (notify, metrics) on the event loop. Store calls
 run in a worker thread so the gateway's loop never blocks on SQLite.
 
+Read-your-writes: `on_commit` (the gateway's routing swap) is called with the committed state
+right after the compare-and-set returns, before any effect is performed and before `apply`
+returns, so the process that decided a change routes by it before it logs, notifies or answers.
+A lost compare-and-set hands it the winner's state too (`Conflict.current`): fresher than
+anything this process had.
+
 Conflicts: when two writers act on the same version, one wins and the other gets `Conflict`.
 The loser is retried once, and only when the retry cannot double-apply anything: the verb must
 still be valid and the winner must not have moved the rollout (same status, stage and percent;
@@ -33,8 +39,10 @@ class RolloutService:
         clock: Callable[[], float],
         notifier: Notifier | None = None,
         metrics: RolloutMetrics | None = None,
+        on_commit: Callable[[StoredState], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_commit = on_commit
         self.machine = machine
         self.clock = clock
         self.notifier = notifier or NullNotifier()
@@ -43,9 +51,18 @@ class RolloutService:
 
     async def apply(self, event: Event, *, expected_version: int | None = None) -> StoredState:
         """Apply `event`; raises InvalidTransition, Conflict or StoreError."""
-        stored, effects = await asyncio.to_thread(self.write, event, expected_version)
+        try:
+            stored, effects = await asyncio.to_thread(self.write, event, expected_version)
+        except Conflict as conflict:
+            self._committed(conflict.current)
+            raise
+        self._committed(stored)
         self.perform(effects, stored.state)
         return stored
+
+    def _committed(self, stored: StoredState) -> None:
+        if self.on_commit is not None:
+            self.on_commit(stored)
 
     def write(
         self, event: Event, expected_version: int | None = None

@@ -86,6 +86,9 @@ class RolloutSettings(ServiceSettings):
     flush_interval_seconds: float = Field(1.0, gt=0)
     lease_ttl_seconds: float = Field(15.0, gt=0)
     retention_seconds: int = Field(2 * HOUR, gt=0)
+    # Aggregates the store has not taken (it is down) are kept this long in memory, then the
+    # oldest are dropped and counted (rollout.buffer).
+    buffer_seconds: int = Field(900, gt=0, le=24 * HOUR)
 
     # Waiting for the store (another writer's lock). Operators' verbs wait briefly, then answer
     # 503 `store_busy`; the background loops (poller, flusher, pruner, controller) share one

@@ -14,7 +14,7 @@ from rollout.notify import Notifier
 from rollout.plan import Plan
 from rollout.service import RolloutService
 from rollout.settings import RolloutSettings
-from rollout.store import RolloutStore
+from rollout.store import RolloutStore, StoredState
 
 
 def build_machine(settings: RolloutSettings) -> Machine:
@@ -34,9 +34,15 @@ def build_service(
     clock: Callable[[], float],
     notifier: Notifier,
     metrics: RolloutMetrics,
+    on_commit: Callable[[StoredState], None] | None = None,
 ) -> RolloutService:
     return RolloutService(
-        store, build_machine(settings), clock=clock, notifier=notifier, metrics=metrics
+        store,
+        build_machine(settings),
+        clock=clock,
+        notifier=notifier,
+        metrics=metrics,
+        on_commit=on_commit,
     )
 
 

@@ -34,12 +34,30 @@ class LateRow:
 
 
 class StoreError(Exception):
-    """The store could not be read or written (I/O, locked for too long, corrupt)."""
+    """The store could not be read or written (I/O, locked for too long, corrupt).
+
+    `kind` is a short word for what went wrong ("unreachable", "timeout", "auth", "busy",
+    "corrupt", "io", ...): what `/readyz` and the admin API's 503 show. It never carries a
+    secret, unlike the message, which may name a host or a path."""
+
+    kind = "error"
+
+    def __init__(self, message: str = "", *, kind: str | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+
+
+def failure_kind(exc: BaseException) -> str:
+    """What `/readyz` and the logs may show of a failure: a short word, never the message."""
+    return exc.kind if isinstance(exc, StoreError) else type(exc).__name__
 
 
 class StoreBusy(StoreError):
     """Another writer held the store longer than this caller's `wait_seconds`. Nothing was
     written; the caller may retry (an operator's verb answers 503 `store_busy`)."""
+
+    kind = "busy"
 
 
 class Conflict(Exception):
@@ -96,7 +114,11 @@ class ChangeFeed(Protocol):
 
     `changes()` yields the committed version per write, for as long as the subscription holds;
     it raises `StoreError` when the connection breaks (the caller waits and calls it again, and
-    polls meanwhile). `aclose()` ends every iteration and frees the connection."""
+    polls meanwhile). `aclose()` ends every iteration and frees the connection. `subscribed`
+    is True while an iteration holds a live subscription (what `/readyz` shows as `push`)."""
+
+    @property
+    def subscribed(self) -> bool: ...
 
     def changes(self) -> AsyncIterator[int]: ...
 

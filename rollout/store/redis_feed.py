@@ -78,7 +78,8 @@ def store_error(exc: BaseException, url: StoreURL) -> StoreError:
         detail = detail.replace(url.password, "***")
     if isinstance(exc, redis.ResponseError) and detail.startswith("BUSY"):
         return StoreBusy(f"rollout store busy ({url}): Redis is running a script")
-    return StoreError(f"rollout store {error_kind(exc)} ({url}): {type(exc).__name__}: {detail}")
+    kind = error_kind(exc)
+    return StoreError(f"rollout store {kind} ({url}): {type(exc).__name__}: {detail}", kind=kind)
 
 
 class RedisChangeFeed:
@@ -88,6 +89,11 @@ class RedisChangeFeed:
         self._client = aioredis.Redis(**options, retry=AsyncRetry(NoBackoff(), 0))
         self._closed = False
         self._live: set[Any] = set()
+        self._subscribed: set[Any] = set()  # the live ones connected, SUBSCRIBE sent
+
+    @property
+    def subscribed(self) -> bool:
+        return bool(self._subscribed)
 
     async def changes(self) -> AsyncIterator[int]:
         if self._closed:
@@ -97,6 +103,7 @@ class RedisChangeFeed:
         probe = f"{self.channel}:probe:{uuid.uuid4().hex}"
         try:
             await pubsub.subscribe(self.channel, probe)
+            self._subscribed.add(pubsub)
             async for version in self._versions(pubsub, probe):
                 yield version
         except (redis.RedisError, OSError, asyncio.IncompleteReadError) as exc:
@@ -104,6 +111,7 @@ class RedisChangeFeed:
                 raise store_error(exc, self.url) from None
         finally:
             self._live.discard(pubsub)
+            self._subscribed.discard(pubsub)
             await _quietly_close(pubsub)
 
     async def _versions(self, pubsub: Any, probe: str) -> AsyncIterator[int]:

@@ -89,7 +89,7 @@ class SqliteStore:
             self._db.executescript(SCHEMA)
             _add_later_columns(self._db)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open rollout store {path!r}: {exc}") from exc
+            raise StoreError(f"cannot open rollout store {path!r}: {exc}", kind=_kind(exc)) from exc
 
     @classmethod
     def from_url(
@@ -135,7 +135,7 @@ class SqliteStore:
             return StoreBusy(
                 f"rollout store is locked by another writer (waited {self.wait_seconds} s)"
             )
-        return StoreError(f"rollout store error: {exc}")
+        return StoreError(f"rollout store error: {exc}", kind=_kind(exc))
 
     # state --------------------------------------------------------------------------------
 
@@ -369,3 +369,20 @@ def _hist_json(row: TargetSecond) -> str:
 
 if TYPE_CHECKING:  # `open_store` imports implementations by name, so mypy checks the match here
     _implements: type[RolloutStore] = SqliteStore
+
+
+_KINDS = {
+    sqlite3.SQLITE_CORRUPT: "corrupt",
+    sqlite3.SQLITE_NOTADB: "corrupt",
+    sqlite3.SQLITE_IOERR: "io",
+    sqlite3.SQLITE_FULL: "full",
+    sqlite3.SQLITE_READONLY: "readonly",
+    sqlite3.SQLITE_CANTOPEN: "unopenable",
+    sqlite3.SQLITE_PERM: "permission",
+}
+
+
+def _kind(exc: sqlite3.Error) -> str:
+    """The short word `/readyz` shows for a SQLite failure (its primary result code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return _KINDS.get(code & 0xFF, "error") if code is not None else type(exc).__name__

@@ -1,4 +1,5 @@
-"""Shared test helpers: a tiny starlette app that mounts the rollout extension like the gateway."""
+"""Shared test helpers: a tiny starlette app that mounts the rollout extension like the gateway,
+a real gateway around it, fault injection and waiting."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+import httpx
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
 from gateway.aggregate import Aggregator
+from gateway.app import create_app
+from gateway.server import server_options
+from gateway.settings import GatewaySettings
 from rollout.extension import GatewayRollout
-from rollout.store import StoreError
+from rollout.settings import RolloutSettings
+from rollout.store import StoreError, open_store
+from tests.gateway.upstreams import Upstream
+from tests.support.servers import serve_app
 
 
 def host_app(extension: GatewayRollout, aggregator: Aggregator | None = None) -> Starlette:
@@ -45,8 +54,9 @@ class FlakyStore:
     `done` counts the calls that went through (returned), likewise.
     """
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner, kind: str | None = None) -> None:
         self.inner = inner
+        self.kind = kind  # the StoreError's kind while broken (default: the generic "error")
         self.broken = False
         self.failed: Counter[str] = Counter()
         self.done: Counter[str] = Counter()
@@ -59,7 +69,7 @@ class FlakyStore:
         def call(*args, **kwargs):
             if self.broken:
                 self.failed[name] += 1
-                raise StoreError("disk I/O error (injected)")
+                raise StoreError("disk I/O error (injected)", kind=self.kind)
             result = attr(*args, **kwargs)
             self.done[name] += 1
             return result
@@ -77,3 +87,46 @@ def write_locked(path: str):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+TOKEN = "ext-admin-token"
+ADMIN = {"authorization": f"Bearer {TOKEN}"}
+CANARY_USER = "user_19"  # bucket 0: on the canary at any percent
+
+
+@contextlib.contextmanager
+def gateway(settings: RolloutSettings, registry: CollectorRegistry | None = None, **kwargs):
+    """A real gateway (one upstream behind both targets) with the rollout extension."""
+    registry = registry or CollectorRegistry()
+    ext = GatewayRollout(settings, admin_token=TOKEN, registry=registry, **kwargs)
+    upstream = Upstream("both")
+    with serve_app(upstream.app) as upstream_url:
+        gateway_settings = GatewaySettings(
+            legacy_url=upstream_url, canary_url=upstream_url, admin_token=TOKEN
+        )
+        app = create_app(gateway_settings, registry=registry, rollout=ext)
+        with (
+            serve_app(app, **server_options(gateway_settings)) as url,
+            httpx.Client(base_url=url, timeout=10.0) as client,
+        ):
+            yield client, ext
+
+
+def target_of(client: httpx.Client, user: str = CANARY_USER) -> str:
+    response = client.get("/chat", headers={"x-user-id": user})
+    assert response.status_code == 200
+    return response.headers["x-canary-target"]
+
+
+def requests_in_store(url, since: int, until: int, **options) -> int:
+    """Requests the store holds for [since, until): legacy plus canary (baseline is a subset)."""
+    store = open_store(url, **options)
+    try:
+        rows = [*store.seconds("legacy", since, until), *store.seconds("canary", since, until)]
+        return sum(r.requests for r in rows)
+    finally:
+        store.close()
+
+
+def routing_check(client: httpx.Client) -> dict:
+    return client.get("/readyz").json()["checks"]["routing"]

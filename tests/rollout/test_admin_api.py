@@ -11,11 +11,11 @@ from prometheus_client import CollectorRegistry
 from gateway.app import create_app
 from gateway.server import server_options
 from gateway.settings import GatewaySettings
-from rollout.admin_api import STORE_BUSY
+from rollout.admin_api import STORE_BUSY, STORE_UNREADABLE
 from rollout.extension import GatewayRollout
 from rollout.settings import RolloutSettings
 from rollout.store.sqlite import SqliteStore
-from tests.rollout.helpers import host_app, write_locked
+from tests.rollout.helpers import FlakyStore, host_app, write_locked
 from tests.support.logs import captured_logs
 from tests.support.servers import serve_app
 
@@ -199,4 +199,23 @@ def test_a_verb_while_another_process_holds_the_write_lock_is_a_prompt_503(tmp_p
             assert api.get("/admin/rollout").json()["state"] == "idle"  # reads still work
         assert "rollout.store_busy" in [e["event"] for e in logs]
         assert api.get("/admin/rollout/history").json()["history"] == []  # nothing applied
+        assert api.post("/admin/rollout/start").json()["state"] == "progressing"
+
+
+def test_a_store_that_fails_answers_503_with_its_kind_and_never_its_message(tmp_path):
+    settings = RolloutSettings(store_url=f"sqlite:///{tmp_path}/r.db", profile="demo")
+    store = FlakyStore(SqliteStore(settings.sqlite_path), kind="io")
+    ext = GatewayRollout(settings, admin_token=TOKEN, registry=CollectorRegistry(), store=store,
+                         run_controller=False)  # fmt: skip
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    with serve_app(host_app(ext)) as url, httpx.Client(base_url=url, headers=auth) as api:
+        store.broken = True
+        for response in (api.post("/admin/rollout/start"), api.get("/admin/rollout")):
+            assert response.status_code == 503
+            assert response.headers["content-type"] == "application/json"
+            assert response.json() == {
+                "error": STORE_UNREADABLE, "code": "store_unreadable", "kind": "io",
+            }  # fmt: skip
+            assert "injected" not in response.text
+        store.broken = False
         assert api.post("/admin/rollout/start").json()["state"] == "progressing"
