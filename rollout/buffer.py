@@ -3,12 +3,13 @@
 The flusher drains the process's `Aggregator` into this buffer every flush interval and then
 hands the store everything buffered, oldest second first. While the store is unwritable (Redis
 down, SQLite locked or broken) the rows stay here and merge with the newer ones of the same
-second and series, so the buffer holds at most one row per (second, series). Rows older than
+second and series, so the buffer holds at most one row per (second, series), plus the one of
+the batch being sent (below), which never merges. Rows older than
 `max_seconds` before now are dropped, oldest first: an outage up to that long loses no request
 from the controller's view (the judge folds the rows in as late rows once they arrive); past it,
 every dropped row is counted (`rollout_aggregates_dropped_total`) and the extension logs one
-line per episode. Memory: three series, so at most `3 * max_seconds` rows (a few MB at the
-default 900 s).
+line per episode. Memory: three series, so at most `3 * max_seconds` rows held and as many
+in the batch (a few MB at the default 900 s).
 
 Batches: the flusher sends `batch()`, one id and the rows it holds, and says `landed()` once a
 call returned. Until then every `batch()` hands out the same id and the same rows, never merged
