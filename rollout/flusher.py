@@ -4,8 +4,10 @@ Every flush interval the extension calls `flush`: the `Aggregator` is drained in
 and the buffer handed to the store, oldest second first. What the store refuses stays buffered
 for the next flush; past `ROLLOUT_BUFFER_SECONDS` the oldest seconds are dropped, counted in
 `rollout_aggregates_dropped_total` and logged once per episode (`rollout.aggregates_dropped`,
-then `rollout.buffer_flushed` when a flush succeeds again). At-least-once: a flush that timed
-out may have landed and is sent again (docs/rollout.md).
+then `rollout.buffer_flushed` when a flush succeeds again). Exactly once within the bound: the
+buffer hands out batches with ids, a failed batch is resent unchanged under its id (newer rows
+wait for the next batch), and the store applies an id at most once, so a flush that timed out
+yet landed is not counted again (docs/rollout.md).
 """
 
 from __future__ import annotations
@@ -25,28 +27,27 @@ class Flusher:
         self.buffer = AggregateBuffer(buffer_seconds)
         self.metrics = metrics
         self._dropping = False  # in a drop episode (logged once)
-        self._in_flight = 0  # rows on their way to the store (taken from the buffer)
         self._log = get_logger("rollout.flusher")
 
     @property
     def pending_rows(self) -> int:
         """Rows not yet in the store: buffered or being written (`/readyz` buffered_rows)."""
-        return len(self.buffer) + self._in_flight
+        return len(self.buffer)
 
     async def flush(self, aggregator: Aggregator, store: RolloutStore, now: float) -> None:
+        """Send the batch a failed flush left (same id, same rows), then, if it landed, one of
+        everything newer; a failure keeps the batch for the next flush. A cancelled flush
+        keeps it too: its call may still land, and the resend under its id counts once."""
         self.buffer.add(aggregator.drain(now))
-        rows = self.buffer.take()
-        if rows:
-            self._in_flight = len(rows)
+        while (batch := self.buffer.batch()) is not None:
+            rows = list(batch.rows)
             try:
-                await asyncio.to_thread(store.append_aggregates, rows)
+                await asyncio.to_thread(store.append_aggregates, rows, batch.id)
             except Exception as exc:
-                self.buffer.add(rows)
                 self._log.warning("rollout.flush_failed", kind=failure_kind(exc), rows=len(rows))
-            else:
-                self._flushed(rows)
-            finally:
-                self._in_flight = 0
+                break
+            self.buffer.landed()
+            self._flushed(rows)
         self._trim(now)
         self.metrics.aggregates_buffered.set(len(self.buffer))
 

@@ -160,7 +160,9 @@ class RolloutSettings(ServiceSettings):
         made. Every implementation's `from_url` takes them all and ignores what does not apply
         (SQLite has no prefix or network). Aggregate keys (Redis) outlive the longest window
         plus the retention and the whole plan's soaks, so a rollout's rows outlast it even
-        when `prune` cannot run; `prune` stays the retention."""
+        when `prune` cannot run; `prune` stays the retention. An applied aggregate batch id
+        is remembered for the buffer bound plus an hour: the flusher resends a batch only
+        while its rows are within the bound, so a resend always finds its id."""
         windows = max(self.error_window_seconds, self.p95_window_seconds)
         windows = max(windows, self.success_window_seconds)
         return {
@@ -170,6 +172,7 @@ class RolloutSettings(ServiceSettings):
             "command_timeout_seconds": self.store_command_timeout_seconds,
             "tls_ca_file": self.store_tls_ca_file,
             "aggregate_ttl_seconds": windows + self.retention_seconds + sum(self.soak_seconds),
+            "batch_ttl_seconds": self.buffer_seconds + HOUR,
         }
 
     @property

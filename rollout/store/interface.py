@@ -11,6 +11,10 @@ Every implementation's `from_url` takes `wait_seconds`: the longest one call wai
 (another writer's lock, or this object's other callers) before raising `StoreBusy`. Who waits how
 long is the caller's choice; `rollout.extension` gives operators' verbs a short wait on their own
 store object, so they answer quickly instead of queueing behind the background loops.
+
+`from_url` also takes `batch_ttl_seconds`: how long an applied aggregate batch id is
+remembered (`append_aggregates`); `RolloutSettings.store_options` makes it the buffer bound
+plus an hour.
 """
 
 from __future__ import annotations
@@ -148,7 +152,17 @@ class RolloutStore(Protocol):
 
     def last_verdict(self) -> dict[str, Any] | None: ...
 
-    def append_aggregates(self, rows: Sequence[TargetSecond]) -> None: ...
+    def append_aggregates(self, rows: Sequence[TargetSecond], batch_id: str | None = None) -> None:
+        """Add `rows` to the per-second series (on time, or late against the settle horizon).
+
+        Idempotent per batch: a `batch_id` the store has already applied makes the call a
+        no-op, checked and recorded atomically with the rows themselves, so a batch sent again
+        after a call that failed but may have landed (a timeout: the write reached the store,
+        the reply did not) counts once. The flusher picks one id per batch and resends the
+        same rows (or, past `ROLLOUT_BUFFER_SECONDS`, fewer of them) under it until a call
+        returns. The store remembers an id for `batch_ttl_seconds` (an option of `from_url`,
+        longer than the buffer bound). Without an id every call appends."""
+        ...
 
     def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:
         """Settle every second before `until_second`, then return its per-second series.

@@ -19,7 +19,9 @@ Errors: every redis-py exception becomes `StoreError` naming the kind (`unreacha
 meaning, "nothing was written, try again": it is raised when this object's callers already
 hold all its connections for longer than `wait_seconds`, or when Redis answers BUSY (a
 script is running). A command timeout is a `StoreError`, not busy: the write may have landed.
-No command is retried by the client (a retried HINCRBY would count twice).
+No command is retried by the client (a retried HINCRBY would count twice); the flusher
+retries an aggregate append under its batch id instead, which the script applies at most once
+(`<prefix>batch:<id>`, kept `batch_ttl_seconds`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ from rollout.store.schemes import StoreURL
 DEFAULT_PREFIX = "ion-canary:"
 #: Default aggregate TTL when the caller names none: a week, the default plan's soaks.
 DEFAULT_AGGREGATE_TTL_SECONDS = 7 * 24 * 3600
+#: How long an applied batch id is kept when the caller names none: a day and an hour, longer
+#: than the largest ROLLOUT_BUFFER_SECONDS (a day), so any resend finds it.
+DEFAULT_BATCH_TTL_SECONDS = 25 * 3600
 CONNECTIONS = 8  # concurrent calls per store object (asyncio.to_thread workers)
 _FAR = 2**53  # past any second; exact as a Lua number
 #: One READ call covers at most this many seconds (x 3 series), about a millisecond of Redis.
@@ -68,6 +73,7 @@ class RedisStore:
         connect_timeout_seconds: float = 2.0,
         command_timeout_seconds: float = 2.0,
         aggregate_ttl_seconds: float = DEFAULT_AGGREGATE_TTL_SECONDS,
+        batch_ttl_seconds: float = DEFAULT_BATCH_TTL_SECONDS,
         tls_ca_file: str | None = None,
     ) -> None:
         self.url, self.prefix, self.wait_seconds = url, prefix, wait_seconds
@@ -80,6 +86,7 @@ class RedisStore:
         )
         self._slots = threading.BoundedSemaphore(CONNECTIONS)
         self._ttl_ms = max(1000, int(aggregate_ttl_seconds * 1000))
+        self._batch_ttl_seconds = max(1, int(batch_ttl_seconds))
         self._scripts = {
             name: self._client.register_script(getattr(lua, name))
             for name in ("CAS", "APPEND", "SETTLE", "READ", "PRUNE", "ACQUIRE", "RELEASE")
@@ -162,14 +169,18 @@ class RedisStore:
 
     # aggregates ---------------------------------------------------------------------------
 
-    def append_aggregates(self, rows: Sequence[TargetSecond]) -> None:
+    def append_aggregates(self, rows: Sequence[TargetSecond], batch_id: str | None = None) -> None:
+        """With `batch_id`, the script's first command is `SET <prefix>batch:<id> 1 NX EX`
+        (`batch_ttl_seconds`): a batch already applied applies nothing, atomically."""
         if not rows:
             return
-        args: list[Any] = [self.prefix, self._ttl_ms]
+        args: list[Any] = [self.prefix, self._ttl_ms, self._batch_ttl_seconds]
         for row in rows:
             fields = _counter_fields(row)
             args += [row.second, row.target, len(fields) // 2, *fields]
         keys = [self.key("settled"), self.key("agg:index"), self.key("late:index")]
+        if batch_id is not None:
+            keys.append(self.key(f"batch:{batch_id}"))
         self._run("APPEND", keys, args)
 
     def settled_series(self, since_second: int, until_second: int) -> list[TargetSecond]:

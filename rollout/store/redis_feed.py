@@ -6,6 +6,13 @@ breaks (Redis restarted, network cut) the iteration raises `StoreError`; iterati
 reconnects. A message is a hint to re-read the state, never the state itself, so one lost
 while nobody was subscribed costs the reader one poll interval.
 
+`aclose()` may run while iterations are mid-read (another task awaiting `changes()`). Closing
+a subscription's connection under a running read is not enough: redis-py's read reconnects
+a connection it finds closed, and that new connection is never closed (a `ResourceWarning`
+when it is collected). So every command an iteration sends runs as a task of its own that
+`aclose()` cancels and waits for before it closes the subscriptions and the client; the
+iteration then ends as if the feed had been closed before it read.
+
 The error mapping is the one boundary where redis-py's exceptions become ours: the message
 names the kind and the redacted URL, never the password (DESIGN.md "Cross-cutting").
 """
@@ -15,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aioredis
@@ -26,6 +33,8 @@ from redis.exceptions import AuthorizationError
 
 from rollout.store.interface import StoreBusy, StoreError
 from rollout.store.schemes import StoreURL
+
+_T = TypeVar("_T")
 
 #: How often a waiting iteration wakes to notice `aclose()` (it also ends at once when its
 #: connection is closed under it).
@@ -82,6 +91,10 @@ def store_error(exc: BaseException, url: StoreURL) -> StoreError:
     return StoreError(f"rollout store {kind} ({url}): {type(exc).__name__}: {detail}", kind=kind)
 
 
+class _Closed(Exception):
+    """The feed was closed while an iteration waited on Redis: the iteration ends."""
+
+
 class RedisChangeFeed:
     def __init__(self, url: StoreURL, options: dict[str, Any], channel: str) -> None:
         self.url, self.channel = url, channel
@@ -90,6 +103,7 @@ class RedisChangeFeed:
         self._closed = False
         self._live: set[Any] = set()
         self._subscribed: set[Any] = set()  # the live ones connected, SUBSCRIBE sent
+        self._io: set[asyncio.Task[Any]] = set()  # the iterations' commands in flight
 
     @property
     def subscribed(self) -> bool:
@@ -102,10 +116,12 @@ class RedisChangeFeed:
         self._live.add(pubsub)
         probe = f"{self.channel}:probe:{uuid.uuid4().hex}"
         try:
-            await pubsub.subscribe(self.channel, probe)
+            await self._command(pubsub.subscribe(self.channel, probe))
             self._subscribed.add(pubsub)
             async for version in self._versions(pubsub, probe):
                 yield version
+        except _Closed:
+            return
         except (redis.RedisError, OSError, asyncio.IncompleteReadError) as exc:
             if not self._closed:
                 raise store_error(exc, self.url) from None
@@ -118,7 +134,7 @@ class RedisChangeFeed:
         loop = asyncio.get_running_loop()
         heard, probed = loop.time(), None
         while not self._closed:
-            message = await pubsub.get_message(timeout=WAKE_SECONDS)
+            message = await self._command(pubsub.get_message(timeout=WAKE_SECONDS))
             now = loop.time()
             if message is not None:
                 heard, probed = now, None
@@ -126,13 +142,40 @@ class RedisChangeFeed:
                 if version is not None:
                     yield version
             elif probed is None and now - heard >= PROBE_AFTER_SECONDS:
-                await self._client.publish(probe, "1")
+                await self._command(self._client.publish(probe, "1"))
                 probed = now
             elif probed is not None and now - probed > self.timeout_seconds:
                 raise redis.TimeoutError(f"change feed silent for {now - heard:.1f} s")
 
+    async def _command(self, command: Awaitable[_T]) -> _T:
+        """Run one of an iteration's commands so that `aclose()` can cancel it and know it
+        is over. `_Closed` when the feed is (or gets) closed; a cancelled iteration cancels
+        its command too and waits for it, so nothing reads on after it."""
+        if self._closed:
+            if asyncio.iscoroutine(command):
+                command.close()  # never started: no "never awaited" warning
+            raise _Closed
+        task = asyncio.ensure_future(command)
+        self._io.add(task)
+        try:
+            await asyncio.wait([task])
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait([task])
+            self._io.discard(task)
+        if task.cancelled():
+            raise _Closed
+        return task.result()
+
     async def aclose(self) -> None:
+        """End every iteration, those mid-read too, and close every connection."""
         self._closed = True
+        running = list(self._io)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
         for pubsub in list(self._live):
             await _quietly_close(pubsub)
         await self._client.aclose()

@@ -12,9 +12,10 @@ guarantee between processes.
 Keys live under the store's prefix P (docs/stores.md "Key layout"): P..state (hash),
 P..history (list), P..settled (string), P..agg:<second>:<series> (hash of counters),
 P..agg:index (sorted set of `<second>:<series>` by second), P..late:<fold>:<second>:<series>
-and P..late:index (by fold second). Scripts build the per-second key names from the prefix
-they are given, so this layout is for a single Redis (Memorystore standard/basic), not
-Redis Cluster, unless the prefix carries a `{hash tag}` that puts every key in one slot.
+and P..late:index (by fold second), P..batch:<id> (an applied aggregate batch, with a TTL).
+Scripts build the per-second key names from the prefix they are given, so this layout is for
+a single Redis (Memorystore standard/basic), not Redis Cluster, unless the prefix carries a
+`{hash tag}` that puts every key in one slot.
 """
 
 from __future__ import annotations
@@ -36,12 +37,18 @@ redis.call('PUBLISH', ARGV[4], version)
 return {1, tostring(version)}
 """
 
-#: KEYS: settled, agg index, late index. ARGV: prefix, ttl ms, then per row:
-#: second, series, n, n field/increment pairs. A row below the horizon is late (fold = horizon).
+#: KEYS: settled, agg index, late index, and the batch key when the batch has an id.
+#: ARGV: prefix, ttl ms, batch ttl seconds, then per row: second, series, n, n field/increment
+#: pairs. A row below the horizon is late (fold = horizon). With a batch key, `SET NX EX`
+#: records the id first and a batch already recorded applies nothing (returns 0, else 1), in
+#: the same script: a resent batch whose first send landed counts once.
 APPEND = """
+if #KEYS >= 4 and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[3]) then
+  return 0
+end
 local horizon = tonumber(redis.call('GET', KEYS[1]) or '-4611686018427387904')
 local prefix, ttl = ARGV[1], ARGV[2]
-local i = 3
+local i = 4
 while i <= #ARGV do
   local second, series, n = tonumber(ARGV[i]), ARGV[i + 1], tonumber(ARGV[i + 2])
   local key
@@ -62,7 +69,7 @@ while i <= #ARGV do
 end
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
-return 0
+return 1
 """
 
 #: KEYS: settled. ARGV: until. Moves the horizon forward to `until`, never back. Once it has,

@@ -15,6 +15,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +55,14 @@ CREATE TABLE IF NOT EXISTS rollout_aggregates (
 CREATE TABLE IF NOT EXISTS rollout_settled (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER);
 CREATE INDEX IF NOT EXISTS rollout_aggregates_by_target ON rollout_aggregates (target, second);
 CREATE TABLE IF NOT EXISTS rollout_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rollout_batches (id TEXT PRIMARY KEY, applied_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS rollout_lease (
     name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL
 );
 """
 LEASE = "controller"
+#: How long an applied aggregate batch id is remembered when the caller names none (as Redis).
+DEFAULT_BATCH_TTL_SECONDS = 25 * 3600
 #: Columns added after the first release: (name, declaration). Added to older files on open.
 #: `fold_second` is NULL for a row that arrived in time, else the settled horizon when it
 #: arrived: the judge folds it in just before it judges that second (`late_series`).
@@ -77,9 +81,16 @@ CREATE INDEX IF NOT EXISTS rollout_aggregates_late ON rollout_aggregates (fold_s
 
 
 class SqliteStore:
-    def __init__(self, path: str, *, wait_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        wait_seconds: float = 5.0,
+        batch_ttl_seconds: float = DEFAULT_BATCH_TTL_SECONDS,
+    ) -> None:
         self.path = path
         self.wait_seconds = wait_seconds
+        self.batch_ttl_seconds = batch_ttl_seconds
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -101,13 +112,14 @@ class SqliteStore:
         connect_timeout_seconds: float | None = None,
         command_timeout_seconds: float | None = None,
         aggregate_ttl_seconds: float | None = None,
+        batch_ttl_seconds: float = DEFAULT_BATCH_TTL_SECONDS,
         tls_ca_file: str | None = None,
     ) -> SqliteStore:
         """The network stores' options (`RolloutSettings.store_options`) are accepted and
         ignored: one file per host needs no prefix, and `prune` alone keeps its rows."""
         del prefix, connect_timeout_seconds, command_timeout_seconds, aggregate_ttl_seconds
         del tls_ca_file
-        return cls(url.path, wait_seconds=wait_seconds)
+        return cls(url.path, wait_seconds=wait_seconds, batch_ttl_seconds=batch_ttl_seconds)
 
     @contextlib.contextmanager
     def _tx(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
@@ -191,10 +203,20 @@ class SqliteStore:
 
     # aggregates ---------------------------------------------------------------------------
 
-    def append_aggregates(self, rows: Sequence[TargetSecond]) -> None:
+    def append_aggregates(self, rows: Sequence[TargetSecond], batch_id: str | None = None) -> None:
+        """A failed transaction never commits here, but the contract is the same as Redis's:
+        an id already in `rollout_batches` applies nothing (recorded in the rows' own
+        transaction; `prune` forgets ids older than `batch_ttl_seconds`)."""
         if not rows:
             return
         with self._tx() as db:
+            if batch_id is not None:
+                seen = db.execute(
+                    "INSERT OR IGNORE INTO rollout_batches (id, applied_at) VALUES (?, ?)",
+                    (batch_id, time.time()),
+                )
+                if seen.rowcount == 0:
+                    return
             settled = _settled_until(db)
             db.executemany(
                 "INSERT INTO rollout_aggregates (second, target, requests, errors, successes,"
@@ -262,6 +284,10 @@ class SqliteStore:
     def prune(self, before_second: int) -> int:
         with self._tx() as db:
             cur = db.execute("DELETE FROM rollout_aggregates WHERE second < ?", (before_second,))
+            db.execute(
+                "DELETE FROM rollout_batches WHERE applied_at < ?",
+                (time.time() - self.batch_ttl_seconds,),
+            )
             return cur.rowcount
 
     # lease --------------------------------------------------------------------------------

@@ -46,6 +46,44 @@ def test_trim_drops_the_seconds_older_than_the_bound_oldest_first(now, kept, dro
     assert [r.second for r in buffer.take()] == kept
 
 
+def test_a_batch_is_handed_out_unchanged_until_it_landed_and_newer_rows_wait():
+    buffer = AggregateBuffer(900, batch_prefix="p")
+    buffer.add([row(10, requests=2), row(11)])
+    first = buffer.batch()
+    assert first is not None and first.id == "p-1"
+    buffer.add([row(10, requests=5), row(12)])  # newer rows, one of a second in the batch
+    again = buffer.batch()  # the send failed: the same id, the same rows, nothing merged
+    assert again is not None and again.id == "p-1"
+    assert [(r.second, r.requests) for r in again.rows] == [(10, 2), (11, 1)]
+    assert len(buffer) == 4 and buffer.requests == 9
+    buffer.landed()
+    second = buffer.batch()
+    assert second is not None and second.id == "p-2"
+    assert [(r.second, r.requests) for r in second.rows] == [(10, 5), (12, 1)]
+    buffer.landed()
+    assert buffer.batch() is None and len(buffer) == 0
+
+
+def test_trim_drops_a_batchs_old_rows_and_keeps_its_id():
+    buffer = AggregateBuffer(10, batch_prefix="p")
+    buffer.add([row(1000, requests=3), row(1005, requests=2)])
+    assert buffer.batch() is not None
+    buffer.add([row(1003, requests=4)])
+    assert buffer.trim(1011.0) == Dropped(1, 3, 1000, 1000)
+    kept = buffer.batch()
+    assert kept is not None and kept.id == "p-1" and [r.second for r in kept.rows] == [1005]
+    assert buffer.trim(1016.0) == Dropped(2, 6, 1003, 1005)  # the held row and the batch's
+    assert buffer.batch() is None  # the emptied batch is gone, and nothing is left
+
+
+def test_two_buffers_never_share_a_batch_id():
+    a, b = AggregateBuffer(900), AggregateBuffer(900)
+    a.add([row(10)])
+    b.add([row(10)])
+    first, second = a.batch(), b.batch()
+    assert first is not None and second is not None and first.id != second.id
+
+
 def test_a_bound_must_be_positive():
     with pytest.raises(ValueError, match="max_seconds"):
         AggregateBuffer(0)

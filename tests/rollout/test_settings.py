@@ -106,4 +106,6 @@ def test_store_options_are_made_in_one_place_for_every_store():
         "tls_ca_file": None,
         # longest guard window (600 s) + retention (2 h) + the whole plan's soaks
         "aggregate_ttl_seconds": 600 + 7200 + 100,
+        # an applied batch id outlives the buffer bound (900 s) by an hour
+        "batch_ttl_seconds": 900 + 3600,
     }

@@ -212,6 +212,33 @@ def test_prune_drops_only_old_rows_late_ones_too(opener):
     assert store.seconds("canary", 0, 10**6)[0].second == 105
 
 
+def test_a_batch_appended_twice_counts_once_and_different_batches_both_count(opener):
+    store, other = opener(), opener()  # other: the same store from another process
+    batch = [row(100, "canary", 3, 1, 5.0), row(101, "canary", 2, 0, 5.0)]
+    store.append_aggregates(batch, "proc-a-1")
+    store.append_aggregates(batch, "proc-a-1")  # resent after a send that landed
+    other.append_aggregates(batch[1:], "proc-a-1")  # resent smaller (trimmed): still applied
+    assert [r.requests for r in store.seconds("canary", 0, 1000)] == [3, 2]  # settles nothing
+    store.append_aggregates([row(100, "canary", 4, 0, 5.0)], "proc-a-2")
+    other.append_aggregates([row(100, "canary", 1, 0, 5.0)], "proc-b-1")
+    store.append_aggregates([row(102, "canary", 6, 0, 5.0)])  # no id: always appended
+    store.append_aggregates([row(102, "canary", 6, 0, 5.0)])
+    store.settled_series(0, 101)  # 100 is settled: a resend of a new batch there is late
+    store.append_aggregates([row(100, "canary", 7, 0, 5.0)], "proc-a-3")
+    store.append_aggregates([row(100, "canary", 7, 0, 5.0)], "proc-a-3")
+    assert [r.requests for r in store.seconds("canary", 0, 1000)] == [3 + 4 + 1 + 7, 2, 12]
+    assert [r.row.requests for r in store.late_series(0, 10**6)] == [7]
+    assert [r.requests for r in store.settled_series(0, 101)] == [3 + 4 + 1]
+
+
+def test_an_applied_batch_id_outlives_prune_within_its_ttl(opener):
+    store = opener()
+    store.append_aggregates([row(100, "canary", 3, 1, 5.0)], "proc-a-1")
+    store.prune(50)  # pruning old rows keeps the ids of batches applied within the TTL
+    store.append_aggregates([row(100, "canary", 3, 1, 5.0)], "proc-a-1")
+    assert canary_sum(store, 0, 1000).requests == 3
+
+
 def test_the_lease_is_exclusive_renewable_and_taken_over_once_expired(opener):
     a, b = opener(), opener()
     assert a.acquire_lease("a", 0.4, now=time.time())

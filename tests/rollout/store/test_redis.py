@@ -3,8 +3,11 @@ connection options from settings, and errors that never show the password."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import shutil
 import subprocess
+import time
 
 import pytest
 import redis
@@ -172,3 +175,41 @@ def test_rediss_checks_the_certificate_against_the_configured_ca(tls_server):
     with pytest.raises(StoreError):  # plain text to a TLS port: refused, never a hang
         plain.read()
     plain.close()
+
+
+@pytest.mark.parametrize("reader", ["task", "anext"])
+def test_closing_the_feed_under_a_running_iteration_ends_it_and_leaks_no_connection(
+    url, prefixes, reader
+):
+    """`aclose()` while another task is inside `changes()` waiting on Redis: the iteration ends
+    and every connection is closed. A connection left open warns (ResourceWarning) when it is
+    collected, which filterwarnings=error turns into this test's failure."""
+    store = RedisStore(parse_store_url(url), prefix=prefixes())
+    feed = store.change_feed()
+
+    async def scenario(feed) -> object:
+        if reader == "task":  # an `async for` in a task of its own (the push listener)
+            task = asyncio.create_task(_collect(feed.changes()))
+        else:  # one pending __anext__ (what wait_for(changes().__anext__()) leaves)
+            task = asyncio.ensure_future(feed.changes().__anext__())
+        deadline = time.monotonic() + 10
+        while not feed.subscribed:  # the iteration holds a live subscription, mid-read
+            assert time.monotonic() < deadline, "never subscribed"
+            await asyncio.sleep(0.01)
+        await feed.aclose()
+        try:
+            return await asyncio.wait_for(task, 5)
+        except StopAsyncIteration:
+            return "ended"
+
+    try:
+        assert asyncio.run(scenario(feed)) in ([], "ended")
+        assert not feed.subscribed
+        del feed
+        gc.collect()  # a leaked connection warns here
+    finally:
+        store.close()
+
+
+async def _collect(changes) -> list[int]:
+    return [version async for version in changes]
