@@ -205,7 +205,9 @@ class AiohttpUpstream:
         connector, request and response classes, without what a proxy never uses there
         (redirects, cookies, auth, proxies from the environment, tracing, middlewares, a total
         timeout), which cost ~10 % of the gateway's CPU per request. Like the session, an
-        idempotent request is retried once when a pooled connection turns out to be dead."""
+        idempotent request is retried once when a pooled connection turns out to be dead.
+        These layers are aiohttp internals, not its public API: pyproject pins one minor series
+        (3.14), and the proxy tests are what to run when moving it."""
         session, connector = self.session, self._connector
         assert connector is not None
         retry = method in IDEMPOTENT_METHODS
