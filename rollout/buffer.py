@@ -31,6 +31,12 @@ from dataclasses import dataclass, field
 
 from gateway.aggregate import TargetSecond
 
+#: The most rows one batch carries: after a long outage the buffer holds up to 3 x
+#: ROLLOUT_BUFFER_SECONDS rows, and one append of them all would hold a shared Redis for its
+#: whole script (and might outlast the command timeout, to be resent forever). 300 rows are
+#: 100 seconds of three series; the flusher sends batch after batch, oldest first.
+MAX_BATCH_ROWS = 300
+
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
@@ -74,10 +80,12 @@ class AggregateBuffer:
 
     def batch(self) -> Batch | None:
         """The batch to send: the one not known to have landed, unchanged, else a new one of
-        every row held (taken out of the buffer), else None."""
+        the oldest rows held, at most `MAX_BATCH_ROWS` (taken out of the buffer), else None."""
         if self._batch is None:
             rows = self.take()
             if rows:
+                rows, rest = rows[:MAX_BATCH_ROWS], rows[MAX_BATCH_ROWS:]
+                self._rows = {(r.second, r.target): r for r in rest}
                 self._batch = Batch(f"{self._prefix}-{next(self._numbers)}", rows)
         return self._batch
 

@@ -5,12 +5,13 @@ of a version other than the one routing `held` already (this process's own commi
 before they are published); the reader calls `reread()` once per wake-up, so a burst of notices
 costs one or two reads, not one per message.
 
-When the subscription breaks (`StoreError`), `run()` logs `rollout.push_down` once per episode
-and tries again after a backoff of 0.1 s doubling to 2 s; the caller's poller keeps the routing
-fresh meanwhile. Whatever was published while nobody listened is lost, so while down the
-reader watches `feed.subscribed` (every `SUBSCRIBED_CHECK_SECONDS`; never in steady state) and
-re-reads once it turns true, which ends the episode (`rollout.push_up`); a notice ends it too.
-The backoff starts again from 0.1 s once a subscription has held for `SETTLED_SECONDS`.
+When the subscription breaks (`StoreError`, or anything else the client raises), `run()` logs
+`rollout.push_down` once per episode and tries again after a backoff of 0.1 s doubling to 2 s;
+the caller's poller keeps the routing fresh meanwhile. Whatever was published while nobody
+listened is lost, so while down the reader watches `feed.subscribed` (every
+`SUBSCRIBED_CHECK_SECONDS`; never in steady state) and re-reads once it turns true, which ends
+the episode (`rollout.push_up`); a notice ends it too. The backoff starts again from 0.1 s once
+a subscription has held for `SETTLED_SECONDS`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from common.logging import get_logger
-from rollout.store import ChangeFeed, StoreError
+from rollout.store import ChangeFeed
+from rollout.store.interface import failure_kind
 
 BACKOFF_MIN_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 2.0
@@ -60,7 +62,8 @@ class PushListener:
                     if version != self.held():
                         self._wake.set()
                 return  # the feed was closed: nothing more will come
-            except StoreError as exc:
+            except Exception as exc:  # a StoreError, or anything else the client raised:
+                # either way the listener must live on, say so and retry, never die silently
                 if time.monotonic() - started >= SETTLED_SECONDS:
                     backoff = BACKOFF_MIN_SECONDS
                 self.failures += 1
@@ -91,9 +94,9 @@ class PushListener:
             self._log.info("rollout.push_up", down_seconds=down)
             self.down_since = None
 
-    def _down(self, exc: StoreError) -> None:
+    def _down(self, exc: Exception) -> None:
         if self.down_since is None:
             self.down_since = time.monotonic()
             self._log.warning(
-                "rollout.push_down", kind=exc.kind, retry_max_seconds=BACKOFF_MAX_SECONDS
+                "rollout.push_down", kind=failure_kind(exc), retry_max_seconds=BACKOFF_MAX_SECONDS
             )

@@ -46,6 +46,7 @@ from rollout.store.interface import (
     RolloutStore,
     StoreBusy,
     StoredState,
+    StoreError,
 )
 from rollout.store.redis_feed import RedisChangeFeed, client_options, store_error
 from rollout.store.schemes import StoreURL
@@ -127,7 +128,8 @@ class RedisStore:
             version, state, updated_at = self._client.hmget(
                 self.key("state"), ["version", "state", "updated_at"]
             )
-        return _stored(version, state, updated_at)
+        with _decoding("state"):
+            return _stored(version, state, updated_at)
 
     def compare_and_set(
         self,
@@ -155,7 +157,8 @@ class RedisStore:
             pipe.lrange(self.key("history"), -int(limit), -1)
             length, raw = pipe.execute()
         first_id = int(length) - len(raw) + 1  # never trimmed: id = position + 1
-        entries = [_history_entry(json.loads(r), first_id + i) for i, r in enumerate(raw)]
+        with _decoding("history"):
+            entries = [_history_entry(json.loads(r), first_id + i) for i, r in enumerate(raw)]
         return entries[::-1]
 
     def record_verdict(self, verdict: dict[str, Any]) -> None:
@@ -165,7 +168,8 @@ class RedisStore:
     def last_verdict(self) -> dict[str, Any] | None:
         with self._call():
             raw = self._client.get(self.key("verdict"))
-        return json.loads(raw) if raw is not None else None
+        with _decoding("verdict"):
+            return json.loads(raw) if raw is not None else None
 
     # aggregates ---------------------------------------------------------------------------
 
@@ -248,6 +252,18 @@ class RedisStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+@contextlib.contextmanager
+def _decoding(what: str) -> Iterator[None]:
+    """A value in Redis that is not what this store wrote (edited by hand, another program on
+    the prefix) is a corrupt store, reported as such: 503 JSON, `/readyz` kind "corrupt"."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"rollout store {what} is corrupt: {type(exc).__name__}", kind="corrupt"
+        ) from None
 
 
 def _stored(version: Any, state: Any, updated_at: Any) -> StoredState:

@@ -52,7 +52,11 @@ def client_options(
 ) -> dict[str, Any]:
     """Keyword arguments for `redis.Redis` and `redis.asyncio.Redis` alike. `rediss://`
     verifies the server's certificate and host name (against `ca_file` when given)."""
-    tls = {"ssl_ca_certs": ca_file} if url.scheme == "rediss" and ca_file else {}
+    tls: dict[str, Any] = {}
+    if url.scheme == "rediss":  # explicit: redis-py 5 did not check the host name by default
+        tls = {"ssl_cert_reqs": "required", "ssl_check_hostname": True}
+        if ca_file:
+            tls["ssl_ca_certs"] = ca_file
     return {
         **tls,
         "host": url.host or "127.0.0.1",

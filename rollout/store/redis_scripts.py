@@ -109,26 +109,29 @@ return out
 """
 
 #: KEYS: agg index, late index. ARGV: prefix, before second, batch. Deletes up to `batch` rows
-#: (on time or late) of seconds before `before`; returns how many it deleted. The caller
-#: repeats while a whole batch went, so no single call holds a shared Redis for long.
+#: (on time or late) of seconds before `before`; returns how many index entries it removed
+#: (a row whose key its TTL already took counts too, so a full batch always reads as full). The
+#: caller repeats while a whole batch went, so no single call holds a shared Redis for long.
 PRUNE = """
 local deleted = 0
 local before = tonumber(ARGV[2])
 local batch = tonumber(ARGV[3])
 local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, batch)
 for _, member in ipairs(old) do
-  deleted = deleted + redis.call('DEL', ARGV[1] .. 'agg:' .. member)
+  redis.call('DEL', ARGV[1] .. 'agg:' .. member)
   redis.call('ZREM', KEYS[1], member)
+  deleted = deleted + 1  -- counted by index entry: a row its TTL took already still counts
 end
-if deleted >= batch then
+if #old >= batch then
   return deleted
 end
 -- Late rows are few (what processes kept through an outage): scan them whole.
 for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local second = tonumber(string.match(member, '^[^:]+:([^:]+):'))
   if second < before then
-    deleted = deleted + redis.call('DEL', ARGV[1] .. 'late:' .. member)
+    redis.call('DEL', ARGV[1] .. 'late:' .. member)
     redis.call('ZREM', KEYS[2], member)
+    deleted = deleted + 1
   end
 end
 return deleted

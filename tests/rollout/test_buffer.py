@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.aggregate import TargetSecond
-from rollout.buffer import AggregateBuffer, Dropped
+from rollout.buffer import MAX_BATCH_ROWS, AggregateBuffer, Dropped
 
 
 def row(second: int, target: str = "canary", requests: int = 1) -> TargetSecond:
@@ -62,6 +62,20 @@ def test_a_batch_is_handed_out_unchanged_until_it_landed_and_newer_rows_wait():
     assert [(r.second, r.requests) for r in second.rows] == [(10, 5), (12, 1)]
     buffer.landed()
     assert buffer.batch() is None and len(buffer) == 0
+
+
+def test_a_long_outage_goes_out_in_bounded_batches_oldest_first():
+    buffer = AggregateBuffer(900, batch_prefix="p")
+    held = MAX_BATCH_ROWS * 2 + 7
+    buffer.add([row(1000 + i) for i in range(held)])
+    sizes, seconds = [], []
+    while (batch := buffer.batch()) is not None:
+        sizes.append(len(batch.rows))
+        seconds += [r.second for r in batch.rows]
+        buffer.landed()
+    assert sizes == [MAX_BATCH_ROWS, MAX_BATCH_ROWS, 7]
+    assert seconds == list(range(1000, 1000 + held))  # each row once, oldest first
+    assert len(buffer) == 0
 
 
 def test_trim_drops_a_batchs_old_rows_and_keeps_its_id():

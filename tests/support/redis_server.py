@@ -10,6 +10,7 @@ restarts on the same port.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import shutil
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import time
 import uuid
+from typing import Any
 
 import redis
 
@@ -117,3 +119,14 @@ def wait_dead(url: str, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"redis at {url} still answers")
         time.sleep(0.05)
+
+
+async def until_subscribed(feed: Any, timeout: float = 5.0) -> None:
+    """Wait, with a deadline, until a change feed's iteration holds a live subscription: a fault
+    (or a close) before that would test the connect path, not a subscription."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not feed.subscribed:
+        if loop.time() > deadline:
+            raise AssertionError("the change feed never subscribed")
+        await asyncio.sleep(0.01)

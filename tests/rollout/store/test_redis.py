@@ -213,3 +213,35 @@ def test_closing_the_feed_under_a_running_iteration_ends_it_and_leaks_no_connect
 
 async def _collect(changes) -> list[int]:
     return [version async for version in changes]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "read"),
+    [
+        ("state", {"version": "3", "state": "{not json", "updated_at": "1.0"}, "read"),
+        ("state", {"version": "3", "state": '{"status": "exploded"}', "updated_at": "1.0"}, "read"),
+        ("verdict", "{not json", "last_verdict"),
+        ("history", ["{not json"], "history"),
+    ],
+)
+def test_a_value_this_store_did_not_write_reads_as_a_corrupt_store(url, prefixes, key, value, read):
+    """Not a traceback: a StoreError of kind "corrupt", which the admin API answers with 503
+    JSON and /readyz shows as the kind."""
+    prefix = prefixes()
+    client = redis.Redis.from_url(url)
+    try:
+        if isinstance(value, dict):
+            client.hset(prefix + key, mapping=value)
+        elif isinstance(value, list):
+            client.rpush(prefix + key, *value)
+        else:
+            client.set(prefix + key, value)
+    finally:
+        client.close()
+    store = open_store(url, prefix=prefix)
+    try:
+        with pytest.raises(StoreError) as info:
+            getattr(store, read)()
+        assert info.value.kind == "corrupt"
+    finally:
+        store.close()

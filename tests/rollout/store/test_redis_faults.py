@@ -19,7 +19,7 @@ from rollout.machine import RolloutState, Status
 from rollout.store import StoreError, open_store
 from rollout.store.redis import RedisStore
 from rollout.store.redis_feed import PROBE_AFTER_SECONDS
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, until_subscribed
 from tests.support.servers import wait_until
 
 TIMEOUT = 0.5  # connect and command timeout of the store under test
@@ -124,7 +124,7 @@ def test_the_change_feed_raises_on_a_kill_and_resumes_when_iterated_again(server
         assert await first_version(0) >= 1
         iterator = feed.changes()
         task = asyncio.ensure_future(iterator.__anext__())
-        await asyncio.sleep(0.3)  # let it subscribe (nothing is published meanwhile)
+        await until_subscribed(feed)  # nothing is published meanwhile
         await asyncio.to_thread(server.kill)
         with pytest.raises(StoreError, match="unreachable"):
             await asyncio.wait_for(task, TIMEOUT + GRACE)
@@ -143,7 +143,7 @@ def test_the_change_feed_of_a_frozen_redis_raises_instead_of_waiting_forever(ser
     async def scenario() -> None:
         iterator = feed.changes()
         task = asyncio.ensure_future(iterator.__anext__())
-        await asyncio.sleep(0.3)  # subscribed; nothing is published
+        await until_subscribed(feed)  # nothing is published
         server.signal(signal.SIGSTOP)  # the socket stays open; nothing answers, nothing closes
         with pytest.raises(StoreError, match="timeout"):
             await asyncio.wait_for(task, PROBE_AFTER_SECONDS + TIMEOUT + GRACE)
